@@ -1,0 +1,3 @@
+//! akguard: a Kubernetes operator that rotates Huawei Cloud access keys and responds to leaks.
+
+pub mod workloads;
