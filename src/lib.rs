@@ -1,3 +1,4 @@
 //! akguard: a Kubernetes operator that rotates Huawei Cloud access keys and responds to leaks.
 
 pub mod workloads;
+pub mod rotation;

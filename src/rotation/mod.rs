@@ -1,0 +1,4 @@
+//! AccessKeyRotation: pure decisions, key markers, and the reconciler that performs them.
+
+pub mod decision;
+pub mod marker;
