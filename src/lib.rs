@@ -2,3 +2,4 @@
 
 pub mod workloads;
 pub mod rotation;
+pub mod runtime;

@@ -1,0 +1,7 @@
+//! Process runtime of `akguard run`: configuration, logs, metrics, health endpoints and
+//! leader election.
+
+pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod telemetry;
