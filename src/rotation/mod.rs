@@ -2,3 +2,4 @@
 
 pub mod decision;
 pub mod marker;
+pub mod secrets;
