@@ -1,0 +1,9 @@
+//! Scenario tests of the emulator over HTTP, signed with the project's signer.
+
+mod admin;
+mod auth;
+mod faults;
+mod identity;
+mod keys;
+mod support;
+mod traces;
