@@ -421,7 +421,9 @@ pub fn sign_derived(
     let sdk_date = header_value(&request.headers, HEADER_DATE)
         .unwrap_or_default()
         .to_string();
-    let info = format!("{}/{region}/{service}", &sdk_date[..sdk_date.len().min(8)]);
+    // `get` rather than slicing: a caller-supplied date with non-ASCII bytes must not panic.
+    let day = sdk_date.get(..8).unwrap_or(&sdk_date);
+    let info = format!("{day}/{region}/{service}");
 
     let mut signed_headers: Vec<String> = request
         .headers

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::header::HeaderValue;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
@@ -251,7 +252,19 @@ impl Client {
             .request(request.method.clone(), url.clone())
             .timeout(timeout);
         for (name, value) in &headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            let mut value = HeaderValue::from_str(value).map_err(|_| Failed {
+                error: Error::Config {
+                    field: "headers",
+                    message: format!("header {name} has a value that HTTP cannot carry"),
+                },
+                delivery: Delivery::NotSent,
+                status: None,
+            })?;
+            // Keeps the token out of the `Debug` output of reqwest's and hyper's types.
+            if name.eq_ignore_ascii_case("X-Security-Token") {
+                value.set_sensitive(true);
+            }
+            builder = builder.header(name.as_str(), value);
         }
         builder = builder.header("Authorization", authorization);
         if request.body.is_some() {

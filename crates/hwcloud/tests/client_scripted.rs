@@ -547,3 +547,20 @@ async fn path_segments_percent_encoded() {
     assert_eq!(seen[0].path, "/v3.0/OS-CREDENTIAL/credentials/a%20b%2Fc");
     assert!(seen[0].signature_valid);
 }
+
+#[tokio::test]
+async fn security_token_sent_and_signed() {
+    let harness = Harness::start(vec![reply(200, LIST)]).await;
+    let mut credentials = Credentials::new(AK, SecretKey::new(SK));
+    credentials.security_token = Some(SecretKey::new("FakeSecurityTokenForScriptedTest"));
+    let mut config = ClientConfig::new("cn-north-4");
+    config.endpoints.iam = Some(harness.base_url.clone());
+    let client = Client::new(config, credentials, ManualClock::new(Timestamp::UNIX_EPOCH)).unwrap();
+
+    client.list_access_keys(None).await.unwrap();
+
+    let seen = harness.seen();
+    assert_eq!(seen[0].header("x-security-token"), Some("FakeSecurityTokenForScriptedTest"));
+    assert!(seen[0].signed_headers().contains(&"x-security-token".to_string()));
+    assert!(seen[0].signature_valid);
+}
