@@ -245,8 +245,9 @@ async fn persistent_server_errors_give_up() {
     assert_eq!(error.kind(), ErrorKind::Server, "{error}");
 }
 
-/// Runs the create protocol the operator follows: create; on an ambiguous failure, look
-/// for the marker, delete what the lost attempt made (its secret is gone), create again.
+/// Runs the create protocol the operator follows. After an ambiguous failure it looks for
+/// the marker and deletes what the lost attempt made, because that key's secret is gone,
+/// then creates again.
 async fn create_with_marker(client: &Client, user_id: &str, marker: &str) -> (akguard_hwcloud::CreatedAccessKey, usize) {
     let mut ambiguous = 0;
     loop {
@@ -281,8 +282,8 @@ async fn ambiguous_create_then_find_by_marker() {
     let (created, ambiguous) = create_with_marker(&app, &user_id, marker).await;
 
     assert_eq!(ambiguous, 3, "each faulted create must be ambiguous, not retried");
-    // A slow create may finish on the server after the client gave up; give it time, then
-    // the marker must name exactly the one key whose secret the caller holds.
+    // A slow create may finish on the server after the client gave up. After a wait, the
+    // marker must name exactly one key, the one whose secret the caller has.
     tokio::time::sleep(Duration::from_millis(1_600)).await;
     for orphan in app.find_key_by_marker(&user_id, marker).await.unwrap() {
         if orphan.access_key_id != created.access_key_id {

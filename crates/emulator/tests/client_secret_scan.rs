@@ -3,7 +3,7 @@
 //! level, must not contain any secret access key. Error messages, `Debug` output and
 //! metrics records of the run are scanned too.
 //!
-//! This file holds one test because the subscriber it installs is process-wide.
+//! This file has one test because the subscriber it installs is process-wide.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

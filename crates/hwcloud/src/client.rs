@@ -16,12 +16,12 @@ use crate::secret::Credentials;
 /// `rustls-no-provider` build needs before any HTTPS client exists. A provider installed
 /// earlier, by this call or by anyone else, is left in place.
 pub fn install_crypto_provider() {
-    // `install_default` fails only when a provider is already installed, which is the
-    // state this function wants.
+    // `install_default` fails only when a provider is already installed (rustls 0.23),
+    // which is the state this function is after.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Where and how the client talks to Huawei Cloud.
+/// Client configuration: region, endpoints, account id and retry policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
     /// Region id such as `cn-north-4`; derives the CTS host and the project to look up.

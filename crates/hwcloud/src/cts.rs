@@ -96,7 +96,7 @@ pub struct TraceDomain {
     pub name: Option<String>,
 }
 
-/// Who made the call a trace records; `null` for system actions.
+/// Caller of a traced call; `null` on the wire for system actions.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TraceUser {
     #[serde(default)]
@@ -150,9 +150,9 @@ pub struct Trace {
     /// When CTS recorded the trace.
     #[serde(default, deserialize_with = "timestamps::deserialize_option")]
     pub record_time: Option<Timestamp>,
-    // NOTE: CTS's schema types `code`, `request` and `response` as strings while its own
-    // example sends `"code": 200` and `response` as an object; which one the live service
-    // sends is not known, so all forms are accepted and kept as text.
+    // NOTE: CTS's schema types `code`, `request` and `response` as strings, but its own
+    // example sends `"code": 200` and `response` as an object. The live service's form is
+    // not known, so every form is accepted and kept as text.
     /// HTTP status of the call, as text.
     #[serde(default, deserialize_with = "lenient::text")]
     pub code: Option<String>,

@@ -39,8 +39,8 @@ impl Region {
 
     /// Returns the DNS suffix of the site that hosts this region.
     fn domain_suffix(&self) -> &'static str {
-        // NOTE: the Go SDK maps eu-west-101 to `*.myhuaweicloud.eu`; other European region
-        // ids are not listed anywhere we could check, so only that one id moves to `.eu`.
+        // NOTE: the Go SDK maps eu-west-101 to `*.myhuaweicloud.eu`. No other European
+        // region id is listed there, so only this one moves to `.eu`.
         if self.0 == "eu-west-101" {
             "myhuaweicloud.eu"
         } else {
@@ -72,7 +72,7 @@ fn is_valid_region(id: &str) -> bool {
         && last.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Which IAM endpoint to call when no override is given.
+/// IAM endpoint choice when no override is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IamScope {
     /// `iam.myhuaweicloud.com`, where every IAM API works (the Go SDK's default).

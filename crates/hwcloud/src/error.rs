@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// What a caller does about an error; also the `outcome` label of call metrics.
+/// Error category by the caller's next step, also the `outcome` label of call metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     QuotaExceeded,
@@ -91,9 +91,9 @@ impl fmt::Display for ApiError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The IAM user already holds the maximum number of access keys (two): delete or reuse
+    /// The IAM user already has the maximum number of access keys (two). Delete or reuse
     /// one before creating another.
-    #[error("access key quota reached ({0}); the IAM user already holds two access keys")]
+    #[error("access key quota reached ({0}); the IAM user already has two access keys")]
     QuotaExceeded(ApiError),
     #[error("not found: {0}")]
     NotFound(ApiError),
@@ -202,7 +202,7 @@ impl Error {
     }
 }
 
-/// Longest error message kept from a response body, in characters.
+/// Maximum length of an error message kept from a response body, in characters.
 const MAX_MESSAGE_CHARS: usize = 300;
 
 /// The code and message found in an error body.
@@ -274,7 +274,8 @@ fn code_and_message(value: &Value) -> ErrorBody {
     }
 }
 
-/// A code is one word of letters, digits and dots, such as `akSkNumExceed` or `IAM.0004`.
+/// Checks that text is one word of letters, digits and dots, such as `akSkNumExceed` or
+/// `IAM.0004`.
 fn is_code_like(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
@@ -289,7 +290,7 @@ fn shorten(text: &str) -> String {
     short
 }
 
-/// Maps an error response to the variant that says what the caller must do.
+/// Maps an error response to the variant for the caller's next step.
 pub fn classify(
     operation: &'static str,
     status: u16,

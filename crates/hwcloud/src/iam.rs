@@ -49,7 +49,7 @@ pub struct AccessKey {
 }
 
 impl AccessKey {
-    /// Whether IAM reports no use since creation (`last_use_time` equal to `create_time`).
+    /// Checks whether IAM reports no use since creation (`last_use_time` equal to `create_time`).
     /// `None` when the response had no `last_use_time` (list and update omit it).
     pub fn never_used(&self) -> Option<bool> {
         self.last_use_time.map(|last_use| last_use <= self.create_time)
@@ -239,11 +239,11 @@ impl Client {
     }
 
     /// Lists the keys of `user_id` whose description contains `marker`, oldest first.
-    /// After an [`Error::Ambiguous`] create, a match is the key that create made (its secret
-    /// is lost, so the caller deletes it); no match means the create did not happen.
+    /// After an [`Error::Ambiguous`] create, a match is the key that create made. Its secret
+    /// is lost, so the caller deletes it. No match means the create did not happen.
     pub async fn find_key_by_marker(&self, user_id: &str, marker: &str) -> Result<Vec<AccessKey>, Error> {
         require_id("user_id", user_id)?;
-        // An empty marker would match every key, including keys nobody created here.
+        // An empty marker would match every key, including keys this operator did not create.
         require_id("marker", marker)?;
         let mut matches: Vec<AccessKey> = self
             .list_access_keys(Some(user_id))

@@ -1,5 +1,5 @@
 //! Hook through which every cloud API call reports its outcome, so the operator can count
-//! calls and errors by operation. A record holds names, a kind and a duration only.
+//! calls and errors by operation. A record contains names, a kind, a status and durations only.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

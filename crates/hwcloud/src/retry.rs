@@ -3,7 +3,7 @@
 //! Transient failures (throttling, 5xx, timeouts, dropped connections) are retried with
 //! capped exponential backoff and jitter, within a per-call deadline. A call that creates
 //! something is retried only when the server cannot have acted on it: the connection was
-//! never made, or the server answered "throttled". Any other failure of such a call is
+//! never made, or the server responded "throttled". Any other failure of such a call is
 //! ambiguous, and the caller must look before creating again.
 
 use std::future::Future;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::error::ErrorKind;
 
-/// How retries of one call behave.
+/// Retry settings of one call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts per call, the first one included; 1 disables retries.
@@ -44,7 +44,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// A policy that makes one attempt only.
+    /// Returns a policy that makes one attempt only.
     pub fn no_retries() -> Self {
         Self {
             max_attempts: 1,
@@ -54,7 +54,7 @@ impl RetryPolicy {
 
     /// Returns the backoff before attempt `attempt + 1`, after `attempt` failed ones.
     /// `jitter` in `[0, 1)` picks a point between half and all of the capped exponential
-    /// value ("equal jitter"), so concurrent callers spread out but never retry at once.
+    /// value ("equal jitter"), so concurrent callers spread out and none retries without waiting.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(32) as i32;
         let uncapped = self.initial_backoff.as_secs_f64() * self.multiplier.max(1.0).powi(exponent);
@@ -68,7 +68,7 @@ impl RetryPolicy {
 pub enum Delivery {
     /// The request never left: the connection could not be made.
     NotSent,
-    /// The server answered with an error status.
+    /// The server responded with an error status.
     Answered,
     /// The request may have arrived: timeout, or connection dropped after sending.
     Unknown,
@@ -107,7 +107,7 @@ pub fn decide(policy: &RetryPolicy, failure: &AttemptFailure, jitter: f64) -> Re
         ErrorKind::Throttled | ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport
     );
     // A create whose request may have reached the server is never repeated blind, even
-    // when the error looks transient. A throttled answer or a refused connection proves
+    // when the error looks transient. A throttled response or a refused connection proves
     // nothing was created.
     let safe_to_repeat = failure.idempotent
         || failure.delivery == Delivery::NotSent

@@ -1,7 +1,7 @@
 //! Timestamp forms found in Huawei Cloud responses, all read as UTC [`Timestamp`]s:
 //! - RFC 3339 with a zone, such as `2023-06-28T08:56:33.710000Z` (access keys);
 //! - a civil date and time without a zone, such as `2020-07-08 02:19:03.0` (IAM users),
-//!   which IAM documents as UTC;
+//!   read as UTC (NOTE: IAM does not document the zone of this form);
 //! - epoch milliseconds as a number or a digit string (groups, CTS traces).
 
 use jiff::Timestamp;

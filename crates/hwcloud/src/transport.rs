@@ -70,8 +70,8 @@ pub(crate) struct ApiResponse {
 }
 
 impl ApiResponse {
-    /// Parses the body as JSON. For responses that carry a secret the error says where
-    /// parsing failed but quotes nothing, since serde's messages can include values.
+    /// Parses the body as JSON. For responses that carry a secret the error gives the
+    /// position of the failure but quotes nothing, because serde's messages can include values.
     pub fn json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|error| {
             let detail = if request.secret_in_response {
@@ -89,7 +89,7 @@ impl ApiResponse {
     }
 }
 
-/// Why one attempt failed, and whether the server can have acted on it.
+/// Failure of one attempt, with whether the server can have acted on it.
 struct Failed {
     error: Error,
     delivery: Delivery,

@@ -1,6 +1,6 @@
-//! Client scenarios against a small scripted HTTP server on 127.0.0.1: each test queues
-//! the responses the server sends, in order, and then checks what the client sent (every
-//! request's signature is verified with the test's secret key) and what it returned.
+//! Client scenarios against a small scripted HTTP server on 127.0.0.1. Each test queues
+//! the responses the server sends, in order, then checks what the client sent and what it
+//! returned. The server verifies every request's signature with the test's secret key.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -295,8 +295,10 @@ async fn transient_errors_retried_with_backoff() {
     let sleeps = harness.sleeps();
     assert_eq!(sleeps.len(), 3);
     assert!(sleeps[0] >= Duration::from_secs(1), "Retry-After ignored: {sleeps:?}");
-    assert!(sleeps[1] >= Duration::from_millis(100) && sleeps[1] <= Duration::from_millis(200), "{sleeps:?}");
-    assert!(sleeps[2] >= Duration::from_millis(200) && sleeps[2] <= Duration::from_millis(400), "{sleeps:?}");
+    assert!(sleeps[1] >= Duration::from_millis(100), "{sleeps:?}");
+    assert!(sleeps[1] <= Duration::from_millis(200), "{sleeps:?}");
+    assert!(sleeps[2] >= Duration::from_millis(200), "{sleeps:?}");
+    assert!(sleeps[2] <= Duration::from_millis(400), "{sleeps:?}");
 
     let calls = harness.observer.calls();
     assert_eq!(calls.len(), 1);
