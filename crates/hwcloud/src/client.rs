@@ -119,6 +119,9 @@ impl ClientBuilder {
             // The operator talks to fixed endpoints only; an environment proxy would see
             // every signed request.
             .no_proxy()
+            // Every retry is decided by `RetryPolicy`, which knows which calls create
+            // something. reqwest's own default retries protocol-level refusals only.
+            .retry(reqwest::retry::never())
             .build()
             .map_err(|error| Error::Config {
                 field: "http_client",

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::endpoints::authority;
-use crate::error::{Error, classify, parse_error_body};
+use crate::error::{Error, ErrorKind, classify, parse_error_body};
 use crate::metrics::{CallRecord, Service};
 use crate::retry::{AttemptFailure, Delivery, RetryDecision, decide};
 use crate::signing::{self, SignableRequest};
@@ -172,6 +172,15 @@ impl Client {
             duration: started.elapsed(),
         };
         match error {
+            // A missing resource is often the result the caller expects, not a fault.
+            Some(error) if error.kind() == ErrorKind::NotFound => tracing::debug!(
+                service = record.service.as_str(),
+                operation = record.operation,
+                status,
+                attempts,
+                %error,
+                "Huawei Cloud resource not found"
+            ),
             None => tracing::debug!(
                 service = record.service.as_str(),
                 operation = record.operation,
