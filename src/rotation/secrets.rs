@@ -32,8 +32,8 @@ pub struct TargetFormat {
     pub secret_name: String,
     pub access_key_id_key: String,
     pub secret_access_key_key: String,
-    /// Extra data keys rendered from a template with `{{accessKeyId}}` and
-    /// `{{secretAccessKey}}` placeholders, for example a credentials file.
+    /// Extra data keys rendered from a template (see [`render_template`]), for example a
+    /// credentials file.
     pub rendered: Vec<(String, String)>,
 }
 
@@ -49,24 +49,59 @@ impl TargetFormat {
     }
 
     /// The data this target should hold for a key.
-    pub fn render(&self, access_key_id: &str, secret: &SecretKey) -> BTreeMap<String, ByteString> {
+    pub fn render(&self, key: &KeyMaterial<'_>) -> BTreeMap<String, ByteString> {
         let mut data = BTreeMap::new();
         data.insert(
             self.access_key_id_key.clone(),
-            ByteString(access_key_id.as_bytes().to_vec()),
+            ByteString(key.access_key_id.as_bytes().to_vec()),
         );
         data.insert(
             self.secret_access_key_key.clone(),
-            ByteString(secret.expose().as_bytes().to_vec()),
+            ByteString(key.secret_access_key.expose().as_bytes().to_vec()),
         );
-        for (key, template) in &self.rendered {
-            let text = template
-                .replace("{{accessKeyId}}", access_key_id)
-                .replace("{{secretAccessKey}}", secret.expose());
-            data.insert(key.clone(), ByteString(text.into_bytes()));
+        for (data_key, template) in &self.rendered {
+            data.insert(data_key.clone(), ByteString(render_template(template, key).into_bytes()));
         }
         data
     }
+}
+
+/// What a rendered data key may refer to.
+pub struct KeyMaterial<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a SecretKey,
+    pub region: &'a str,
+    pub user_id: &'a str,
+}
+
+/// Replaces `{{accessKeyId}}`, `{{secretAccessKey}}`, `{{region}}` and `{{userId}}` (spaces
+/// inside the braces allowed). Validation rejects other placeholders before this runs; any
+/// that slip through are left as written.
+pub fn render_template(template: &str, key: &KeyMaterial<'_>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let value = match after[..close].trim() {
+            "accessKeyId" => Some(key.access_key_id),
+            "secretAccessKey" => Some(key.secret_access_key.expose()),
+            "region" => Some(key.region),
+            "userId" => Some(key.user_id),
+            _ => None,
+        };
+        match value {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[open..open + 2 + close + 2]),
+        }
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What a target Secret holds now.
@@ -162,10 +197,9 @@ pub async fn read_key_pair(
 pub async fn write_target(
     api: &Api<Secret>,
     target: &TargetFormat,
-    access_key_id: &str,
-    secret: &SecretKey,
+    key: &KeyMaterial<'_>,
 ) -> Result<bool, SecretError> {
-    let wanted = target.render(access_key_id, secret);
+    let wanted = target.render(key);
     apply_data(api, &target.secret_name, |data| {
         let mut changed = false;
         for (key, value) in &wanted {
@@ -484,11 +518,40 @@ mod tests {
             )],
         };
 
-        let data = target.render("AKNEW", &SecretKey::new("sk-value"));
+        let secret = SecretKey::new("sk-value");
+        let key = KeyMaterial {
+            access_key_id: "AKNEW",
+            secret_access_key: &secret,
+            region: "cn-north-4",
+            user_id: "u1",
+        };
+
+        let data = target.render(&key);
 
         assert_eq!(data["HUAWEICLOUD_SDK_AK"].0, b"AKNEW");
         assert_eq!(data["HUAWEICLOUD_SDK_SK"].0, b"sk-value");
         assert_eq!(data["credentials"].0, b"ak=AKNEW\nsk=sk-value\n");
+    }
+
+    #[test]
+    fn template_table() {
+        let secret = SecretKey::new("SK");
+        let key = KeyMaterial {
+            access_key_id: "AK",
+            secret_access_key: &secret,
+            region: "cn-north-4",
+            user_id: "u1",
+        };
+        let cases = [
+            ("{{accessKeyId}}:{{ secretAccessKey }}", "AK:SK"),
+            ("region={{region}} user={{userId}}", "region=cn-north-4 user=u1"),
+            ("{{unknown}} stays", "{{unknown}} stays"),
+            ("unclosed {{accessKeyId", "unclosed {{accessKeyId"),
+            ("plain", "plain"),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(render_template(template, &key), expected, "template {template:?}");
+        }
     }
 
     fn backup_of(value: &[u8]) -> Backup {

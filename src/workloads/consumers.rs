@@ -136,13 +136,14 @@ fn restart_annotation(template: Option<&PodTemplateSpec>) -> Option<String> {
 }
 
 /// Sets the rotation annotation on a workload's pod template unless it already carries
-/// `value`, so each rotation restarts each consumer once. Returns whether it patched.
-/// A missing workload is `Ok(false)`; the health read reports it.
+/// `value`, so each rotation restarts each consumer once. `None` removes the annotation,
+/// which returns a template to its form before the first rotation. Returns whether it
+/// patched. A missing workload is `Ok(false)`; the health read reports it.
 pub async fn restart(
     client: &Client,
     namespace: &str,
     workload: &WorkloadRef,
-    value: &str,
+    value: Option<&str>,
 ) -> Result<bool, kube::Error> {
     let current = match workload.kind {
         WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), namespace)
@@ -161,7 +162,7 @@ pub async fn restart(
     let Some(current) = current else {
         return Ok(false);
     };
-    if current.as_deref() == Some(value) {
+    if current.as_deref() == value {
         return Ok(false);
     }
 
@@ -189,13 +190,14 @@ pub async fn restart(
     Ok(true)
 }
 
-/// Reads a consumer's rollout and whether its template carries `value`. With
-/// `expect_restart` false (restart method `none`) the annotation is not required.
+/// Reads a consumer's rollout and whether its template carries `value` (`None`: no
+/// annotation). With `expect_restart` false (restart method `none`) the annotation is not
+/// required.
 pub async fn health(
     client: &Client,
     namespace: &str,
     workload: &WorkloadRef,
-    value: &str,
+    value: Option<&str>,
     expect_restart: bool,
 ) -> Result<ConsumerHealth, kube::Error> {
     let observed = match workload.kind {
@@ -213,7 +215,7 @@ pub async fn health(
             .map(|object| (restart_annotation(template_of_daemon_set(&object)), daemon_set_rollout(&object))),
     };
     let (restarted, rollout) = match observed {
-        Some((annotation, rollout)) => (!expect_restart || annotation.as_deref() == Some(value), rollout),
+        Some((annotation, rollout)) => (!expect_restart || annotation.as_deref() == value, rollout),
         None => (
             false,
             RolloutState::Failed(format!("{workload} not found in namespace {namespace}")),

@@ -1,0 +1,101 @@
+//! Huawei Cloud access for rotations: one client per acting access key and provider
+//! settings, kept between reconciles so domain discovery runs once per key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use akguard_hwcloud::{
+    AccessKey, AccessKeyStatus, CallObserver, CallRecord, Client, ClientConfig, Credentials,
+    EndpointOverrides, SharedClock,
+};
+
+use super::decision::KeyView;
+use super::marker::KeyMarker;
+use crate::api::common::{BillingSite, IamScope, ProviderSpec};
+use crate::runtime::metrics::{CloudCallLabels, Metrics};
+
+/// Counts every cloud call in the operator's metrics.
+struct MetricsObserver(Metrics);
+
+impl CallObserver for MetricsObserver {
+    fn record(&self, call: &CallRecord) {
+        self.0
+            .cloud_calls
+            .get_or_create(&CloudCallLabels {
+                operation: call.operation.to_string(),
+                outcome: call.outcome().to_string(),
+            })
+            .inc();
+    }
+}
+
+/// Builds and caches clients. The cache key holds the access key ID and the provider
+/// settings, never the secret access key; a rotated-away key's client is dropped when the
+/// cache is pruned.
+#[derive(Clone)]
+pub struct CloudClients {
+    clock: SharedClock,
+    metrics: Metrics,
+    cache: Arc<Mutex<HashMap<String, Client>>>,
+}
+
+/// Most cached clients before the cache is cleared; each resource uses one or two keys.
+const CACHE_LIMIT: usize = 1024;
+
+impl CloudClients {
+    pub fn new(clock: SharedClock, metrics: Metrics) -> Self {
+        Self {
+            clock,
+            metrics,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn client(&self, provider: &ProviderSpec, credentials: Credentials) -> Result<Client, akguard_hwcloud::Error> {
+        let cache_key = format!(
+            "{}|{}|{:?}|{:?}|{:?}",
+            credentials.access_key_id, provider.region, provider.iam_scope, provider.billing_site, provider.endpoints
+        );
+        let mut cache = self.cache.lock().expect("cloud client cache poisoned");
+        if let Some(client) = cache.get(&cache_key) {
+            return Ok(client.clone());
+        }
+
+        let mut config = ClientConfig::new(provider.region.clone());
+        config.iam_scope = match provider.iam_scope {
+            IamScope::Global => akguard_hwcloud::IamScope::Global,
+            IamScope::Regional => akguard_hwcloud::IamScope::Regional,
+        };
+        config.billing_site = match provider.billing_site {
+            BillingSite::China => akguard_hwcloud::BillingSite::China,
+            BillingSite::International => akguard_hwcloud::BillingSite::International,
+        };
+        if let Some(endpoints) = &provider.endpoints {
+            config.endpoints = EndpointOverrides {
+                iam: endpoints.iam.clone(),
+                cts: endpoints.cts.clone(),
+                bss: endpoints.bss.clone(),
+            };
+        }
+        let client = Client::builder(config, credentials, self.clock.clone())
+            .observer(Arc::new(MetricsObserver(self.metrics.clone())))
+            .build()?;
+
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(cache_key, client.clone());
+        Ok(client)
+    }
+}
+
+/// The decision's view of an IAM key.
+pub fn key_view(key: &AccessKey) -> KeyView {
+    KeyView {
+        access_key_id: key.access_key_id.clone(),
+        active: key.status == AccessKeyStatus::Active,
+        created: key.create_time,
+        last_used: key.last_use_time,
+        marker: KeyMarker::parse(&key.description),
+    }
+}

@@ -1,0 +1,103 @@
+//! The AccessKeyRotation controller: watches the resources and runs reconciles with a
+//! concurrency limit.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use akguard_hwcloud::SharedClock;
+use futures::StreamExt;
+use kube::runtime::controller::{Config, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+
+use super::cloud::CloudClients;
+use super::context::Context;
+use super::reconcile::{error_policy, reconcile};
+use crate::api::rotation::AccessKeyRotation;
+use crate::runtime::health::Readiness;
+use crate::runtime::metrics::Metrics;
+
+/// What the controller needs besides the Kubernetes client.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    /// Namespaces to act in; empty means all.
+    pub namespaces: Vec<String>,
+    /// Reconciles running at the same time at most.
+    pub concurrency: u16,
+    /// Poll interval while a step waits.
+    pub step_poll: Duration,
+    /// Identity in Events (the pod name in a cluster).
+    pub identity: String,
+}
+
+/// Runs the controller until `shutdown` resolves; reconciles in flight then finish their
+/// step before this returns.
+pub async fn run(
+    client: Client,
+    clock: SharedClock,
+    metrics: Metrics,
+    readiness: Arc<Readiness>,
+    settings: ControllerSettings,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<AccessKeyRotation> = match settings.namespaces.as_slice() {
+        [single] => Api::namespaced(client.clone(), single),
+        _ => Api::all(client.clone()),
+    };
+    let controller = Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(Config::default().concurrency(settings.concurrency))
+        .graceful_shutdown_on(shutdown);
+    let store = controller.store();
+
+    let reporter = Reporter {
+        controller: "akguard".into(),
+        instance: Some(settings.identity.clone()),
+    };
+    let context = Arc::new(Context {
+        client: client.clone(),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        recorder: Recorder::new(client.clone(), reporter),
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("a default HTTP client builds"),
+        clouds: CloudClients::new(clock, metrics),
+        rotations: store.clone(),
+        step_poll: settings.step_poll,
+    });
+
+    let ready_store = store.clone();
+    let ready_flag = readiness.clone();
+    tokio::spawn(async move {
+        if ready_store.wait_until_ready().await.is_ok() {
+            ready_flag.caches_synced.store(true, Ordering::SeqCst);
+        }
+    });
+
+    let namespaces = settings.namespaces.clone();
+    controller
+        .run(
+            move |object, ctx| {
+                let skip = !namespaces.is_empty()
+                    && !namespaces.iter().any(|ns| Some(ns.as_str()) == object.namespace().as_deref());
+                async move {
+                    if skip {
+                        return Ok(kube::runtime::controller::Action::await_change());
+                    }
+                    reconcile(object, ctx).await
+                }
+            },
+            error_policy,
+            context,
+        )
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "reconcile stream reported an error");
+            }
+        })
+        .await;
+}
