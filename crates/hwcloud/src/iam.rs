@@ -125,9 +125,10 @@ impl Client {
     /// Creates a permanent access key for `user_id` (`CreatePermanentAccessKey`).
     ///
     /// Never retried once the request may have reached IAM: such failures return
-    /// [`Error::Ambiguous`], and the caller runs [`Client::find_key_by_marker`] with a
-    /// marker it put in `description` before creating again. A full quota returns
-    /// [`Error::QuotaExceeded`].
+    /// [`Error::Ambiguous`]. So does a success response that cannot be read, because the
+    /// key then exists without a known secret. The caller runs
+    /// [`Client::find_key_by_marker`] with a marker it put in `description` before
+    /// creating again. A full quota returns [`Error::QuotaExceeded`].
     pub async fn create_access_key(&self, user_id: &str, description: &str) -> Result<CreatedAccessKey, Error> {
         require_id("user_id", user_id)?;
         let mut request = ApiRequest::new(
@@ -140,14 +141,19 @@ impl Client {
         request.idempotent = false;
         request.secret_in_response = true;
 
-        let envelope: CredentialEnvelope<CreatedAccessKey> = self.send_json(&request).await?;
-        let created = envelope.credential;
-        if created.access_key_id.is_empty() || created.secret_access_key.is_empty() {
-            return Err(Error::invalid_response(
-                request.operation,
-                "the created key has an empty access key ID or secret",
-            ));
-        }
+        let created = self
+            .send_with(&request, |response| {
+                let envelope: CredentialEnvelope<CreatedAccessKey> = response.json(&request)?;
+                let created = envelope.credential;
+                if created.access_key_id.is_empty() || created.secret_access_key.is_empty() {
+                    return Err(Error::invalid_response(
+                        request.operation,
+                        "the created key has an empty access key ID or secret",
+                    ));
+                }
+                Ok(created)
+            })
+            .await?;
         tracing::info!(
             user_id,
             access_key_id = %created.access_key_id,

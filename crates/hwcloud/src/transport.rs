@@ -97,8 +97,25 @@ struct Failed {
 }
 
 impl Client {
-    /// Sends a request with retries, and reports the call to the observer.
-    pub(crate) async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, Error> {
+    /// Sends a request with retries and discards the response body.
+    pub(crate) async fn send(&self, request: &ApiRequest) -> Result<(), Error> {
+        self.send_with(request, |_| Ok(())).await
+    }
+
+    /// Sends a request and parses the JSON response.
+    pub(crate) async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
+        self.send_with(request, |response| response.json(request)).await
+    }
+
+    /// Sends a request with retries, parses a successful response with `parse`, and
+    /// reports the call to the observer. A parse failure is never retried. For a call that
+    /// creates something it is ambiguous: the thing exists, but its details (for an
+    /// access key, the secret) were lost.
+    pub(crate) async fn send_with<T>(
+        &self,
+        request: &ApiRequest,
+        parse: impl FnOnce(&ApiResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let started = Instant::now();
         let policy = &self.inner.retry;
         let mut attempt = 0;
@@ -108,8 +125,18 @@ impl Client {
             let timeout = policy.attempt_timeout.min(remaining).max(Duration::from_millis(1));
             let failed = match self.attempt(request, timeout).await {
                 Ok(response) => {
-                    self.report(request, None, Some(response.status), attempt, started);
-                    return Ok(response);
+                    let parsed = parse(&response).map_err(|error| {
+                        if request.idempotent {
+                            error
+                        } else {
+                            Error::Ambiguous {
+                                operation: request.operation,
+                                cause: Box::new(error),
+                            }
+                        }
+                    });
+                    self.report(request, parsed.as_ref().err(), Some(response.status), attempt, started);
+                    return parsed;
                 }
                 Err(failed) => failed,
             };
@@ -148,11 +175,6 @@ impl Client {
             self.report(request, Some(&error), failed.status, attempt, started);
             return Err(error);
         }
-    }
-
-    /// Sends a request and parses the JSON response.
-    pub(crate) async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
-        self.send(request).await?.json(request)
     }
 
     fn report(

@@ -524,7 +524,7 @@ async fn bss_monthly_sum_query() {
 }
 
 #[tokio::test]
-async fn invalid_create_response_hides_secret() {
+async fn unreadable_create_is_ambiguous() {
     // A secret where a status belongs must not end up quoted in the error.
     let harness = Harness::start(vec![reply(
         201,
@@ -534,8 +534,11 @@ async fn invalid_create_response_hides_secret() {
 
     let error = harness.client().create_access_key("user-1", "m").await.unwrap_err();
 
-    assert_eq!(error.kind(), ErrorKind::InvalidResponse);
+    assert_eq!(error.kind(), ErrorKind::Ambiguous, "unreadable create must be ambiguous");
+    let Error::Ambiguous { cause, .. } = &error else { unreachable!() };
+    assert_eq!(cause.kind(), ErrorKind::InvalidResponse);
     assert!(!format!("{error} {error:?}").contains(NEW_SK), "secret quoted in error");
+    assert_eq!(harness.observer.calls()[0].outcome(), "ambiguous");
 }
 
 #[tokio::test]
@@ -565,4 +568,15 @@ async fn security_token_sent_and_signed() {
     assert_eq!(seen[0].header("x-security-token"), Some("FakeSecurityTokenForScriptedTest"));
     assert!(seen[0].signed_headers().contains(&"x-security-token".to_string()));
     assert!(seen[0].signature_valid);
+}
+
+#[tokio::test]
+async fn unreadable_read_is_invalid_response() {
+    let harness = Harness::start(vec![reply(200, "<html>proxy login</html>")]).await;
+
+    let error = harness.client().list_access_keys(None).await.unwrap_err();
+
+    assert_eq!(error.kind(), ErrorKind::InvalidResponse, "{error}");
+    assert_eq!(harness.seen().len(), 1, "parse failure was retried");
+    assert_eq!(harness.observer.calls()[0].outcome(), "invalid_response");
 }
