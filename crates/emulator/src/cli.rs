@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use crate::faults::FaultRule;
 use crate::seed::{SeededAccount, parse_seed_file};
-use crate::server::{EmulatorClock, EmulatorConfig, StartError, start};
+use crate::server::{EmulatorClock, EmulatorConfig, RunningEmulator, StartError, start};
 
 /// Runs a local Huawei Cloud (IAM access keys, identity discovery, CTS traces) that verifies
 /// SDK-HMAC-SHA256 signatures.
@@ -80,7 +80,16 @@ pub enum CliError {
 /// SIGTERM, then shuts down cleanly.
 pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     init_logging(&args.log_level)?;
+    serve_until(args, print_banner, wait_for_signal()).await
+}
 
+/// Starts the emulator from `args`, calls `on_ready` once it listens, and serves until
+/// `stop` completes. [`run`] uses it with a banner printer and the shutdown signals.
+pub async fn serve_until(
+    args: EmulatorArgs,
+    on_ready: impl FnOnce(&RunningEmulator),
+    stop: impl Future<Output = std::io::Result<()>>,
+) -> Result<(), CliError> {
     let seeds = match &args.seed {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| CliError::ReadSeed {
@@ -112,6 +121,17 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     if let Some(path) = &args.credentials_out {
         write_credentials(path, emulator.seeded())?;
     }
+    on_ready(&emulator);
+
+    let stopped = stop.await;
+    tracing::info!("shutting down");
+    emulator.shutdown().await;
+    tracing::info!("stopped");
+    stopped.map_err(CliError::Signal)
+}
+
+/// Prints where the emulator listens and what was seeded: IDs and access key IDs only.
+fn print_banner(emulator: &RunningEmulator) {
     println!("akguard emulator listening on {}", emulator.base_url());
     if let Some(admin) = emulator.admin_url() {
         println!("admin API listening on {admin}");
@@ -129,12 +149,6 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
             );
         }
     }
-
-    wait_for_signal().await.map_err(CliError::Signal)?;
-    tracing::info!("shutting down");
-    emulator.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 fn init_logging(level: &str) -> Result<(), CliError> {
@@ -148,14 +162,14 @@ fn init_logging(level: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-fn write_credentials(path: &PathBuf, accounts: &[SeededAccount]) -> Result<(), CliError> {
+fn write_credentials(path: &std::path::Path, accounts: &[SeededAccount]) -> Result<(), CliError> {
     use std::io::Write;
 
     let body: Vec<serde_json::Value> = accounts.iter().map(SeededAccount::to_json_with_secrets).collect();
     let text = serde_json::to_string_pretty(&serde_json::json!({ "accounts": body }))
         .expect("JSON values always serialise");
     let error = |source| CliError::WriteCredentials {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
     let mut options = std::fs::OpenOptions::new();

@@ -211,10 +211,10 @@ pub fn rating_for(status: u16) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn trace(id: &str, time: i64, name: &str, access_key: &str) -> Trace {
+    pub(crate) fn trace(id: &str, time: i64, name: &str, access_key: &str) -> Trace {
         Trace {
             trace_id: id.into(),
             trace_name: name.into(),

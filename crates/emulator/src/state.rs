@@ -15,6 +15,9 @@ use crate::ids;
 /// Maximum number of access keys one IAM user may hold, in any status.
 pub const MAX_KEYS_PER_USER: usize = 2;
 
+/// Most traces kept in memory; by our estimate a trace takes about 1 KiB.
+pub const MAX_TRACES: usize = 100_000;
+
 /// An account (IAM "domain").
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -225,7 +228,18 @@ impl World {
         Ok(self.keys.entry(access_key_id).or_insert(key))
     }
 
+    /// Stores a trace and forgets the ones CTS would no longer return: older than the
+    /// 7-day retention, or beyond [`MAX_TRACES`] (oldest first), which bounds memory.
     pub fn record_trace(&mut self, trace: Trace) {
+        let oldest = trace.time - crate::cts::RETENTION.as_millis() as i64;
+        // Traces are appended in call order and the clock never moves backwards, so they
+        // are sorted by time.
+        let expired = self.traces.partition_point(|kept| kept.time < oldest);
+        self.traces.drain(..expired);
+        if self.traces.len() >= MAX_TRACES {
+            let excess = self.traces.len() + 1 - MAX_TRACES;
+            self.traces.drain(..excess);
+        }
         self.traces.push(trace);
     }
 }
@@ -283,6 +297,19 @@ mod tests {
 
         assert_eq!(key.view().last_use_time, key.view().create_time);
         assert_eq!(key.view().create_time, "2026-01-01T00:00:00.123456Z");
+    }
+
+    #[test]
+    fn traces_expire_after_retention() {
+        let mut world = World::default();
+        let day = 24 * 3600 * 1000;
+        for (id, time) in [("old", 0), ("recent", 2 * day), ("new", 8 * day)] {
+            world.record_trace(crate::cts::tests::trace(id, time, "listCredentials", "AK"));
+        }
+
+        let ids: Vec<&str> = world.traces.iter().map(|t| t.trace_id.as_str()).collect();
+
+        assert_eq!(ids, ["recent", "new"]);
     }
 
     #[test]

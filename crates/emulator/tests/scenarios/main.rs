@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod cli;
 mod faults;
 mod identity;
 mod keys;
