@@ -46,7 +46,7 @@ tools() {
   export PATH="$PWD/.tools/bin:$PATH"
 }
 
-# Succeeds when directory $2 holds exactly the *.yaml files of directory $1, byte for byte.
+# Succeeds when directory $2 contains exactly the *.yaml files of directory $1, byte for byte.
 # A missing directory counts as empty.
 compare_crd_dirs() {
   local source_dir=$1 copy_dir=$2 status=0 name
@@ -209,7 +209,7 @@ step_static_binary() {
     binary="$packaging_target_dir/$musl_target/release/akguard"
   else
     # The musl standard library comes from rustup's download server, which not every machine
-    # reaches. The host build below links glibc statically, so the empty-root check still holds.
+    # reaches. The host build below links glibc statically, so the empty-root check still applies.
     echo "note: rustup could not install the $musl_target target ($(tail -n 1 "$work/rustup.log")); building the release binary for the host instead"
     local host
     host=$(rustc -vV | sed -n 's/^host: //p')
@@ -257,6 +257,13 @@ step_argocd() {
   heading "Argo CD health check for AccessKeyRotation (lua5.1)"
   if ! bash tests/argocd/run.sh; then
     error "the health check returned unexpected results above; fix $chart/argocd/health.lua or tests/argocd/health_test.yaml"
+    return 1
+  fi
+  # docs/gitops.md shows the check in its only lua code block, for readers to copy.
+  sed -n '/^```lua$/,/^```$/{/^```/d;p}' docs/gitops.md >"$work/health-in-docs.lua"
+  if ! cmp -s "$work/health-in-docs.lua" "$chart/argocd/health.lua"; then
+    diff -u "$chart/argocd/health.lua" "$work/health-in-docs.lua" | head -n 20 || true
+    error "the health check in docs/gitops.md differs from $chart/argocd/health.lua; paste the file into the lua block"
     return 1
   fi
 }

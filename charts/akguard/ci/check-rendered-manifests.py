@@ -2,9 +2,9 @@
 
 Usage: check-rendered-manifests.py RENDERED.yaml RELEASE_NAMESPACE [VALUES.yaml]
 
-`helm lint` checks that templates render; this checks what they render: the Deployment's
-hardening and flags, and that RBAC grants Secret access only where the values say the operator
-acts. VALUES.yaml is the same file passed to `helm template`, merged over the chart's
+`helm lint` checks that templates render, and this script checks what they render: the
+Deployment's hardening and flags, and that RBAC grants Secret access only in the namespaces
+the values select. VALUES.yaml is the same file passed to `helm template`, merged over the chart's
 values.yaml here. Prints one line per violation and exits 1 when there is any.
 """
 
@@ -38,8 +38,8 @@ CLUSTER_SCOPED_KINDS = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefi
 class UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that rejects a mapping with a repeated key.
 
-    Two manifests joined by a missing `---` parse as one mapping whose later keys silently
-    replace the earlier ones; a repeated key is how that shows.
+    Two manifests without a `---` between them parse as one mapping, and the later keys
+    silently replace the earlier ones. A repeated key is the only sign of that.
     """
 
     def construct_mapping(self, node, deep=False):
