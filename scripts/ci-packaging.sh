@@ -271,10 +271,10 @@ step_argocd() {
 # Applies the chart, rendered for the default values and each example values file, to the API
 # server selected by the kubectl flags in "$@". Each values file gets its own release name and
 # namespace. ServiceMonitor and PrometheusRule are left out unless AKGUARD_APPLY_MONITORING=1,
-# because they need the Prometheus Operator's CRDs.
+# because they need the Prometheus Operator's CRDs. KUBECTL selects the kubectl binary.
 apply_chart_to_api_server() {
   local kubectl_bin values_file name namespace
-  kubectl_bin=$(command -v kubectl)
+  kubectl_bin=${KUBECTL:-$(command -v kubectl)}
   local kubectl=("$kubectl_bin" "$@")
   local validate=${AKGUARD_KUBECTL_VALIDATE:-false}
   local monitoring=()
@@ -295,7 +295,7 @@ apply_chart_to_api_server() {
     helm template "ci-$name" "$chart" --namespace "$namespace" \
       ${values_file:+--values "$values_file"} "${monitoring[@]}" >"$work/apply-$name.yaml"
     # The release namespace and every namespace the manifests name must exist first.
-    for target_namespace in $namespace $(sed -n 's/^  namespace: //p' "$work/apply-$name.yaml" | sort -u); do
+    for target_namespace in $( (echo "$namespace" && sed -n 's/^  namespace: //p' "$work/apply-$name.yaml") | sort -u); do
       "${kubectl[@]}" create namespace "$target_namespace" --dry-run=client -o yaml \
         | "${kubectl[@]}" apply --validate="$validate" -f -
     done
