@@ -3,3 +3,7 @@
 pub mod workloads;
 pub mod rotation;
 pub mod runtime;
+pub mod api;
+pub mod schedule;
+pub mod validation;
+pub mod cli;

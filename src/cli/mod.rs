@@ -1,0 +1,3 @@
+//! Command-line surfaces besides the operator itself.
+
+pub mod plugin;
