@@ -1,1 +1,158 @@
-//! Kubernetes API simulator.
+//! In-memory Kubernetes API server with real HTTP semantics, for akguard's tests and sandbox.
+//!
+//! It serves discovery, the core, apps, events, coordination, RBAC and apiextensions kinds
+//! and any CustomResourceDefinition applied to it, with list/watch, resourceVersions,
+//! optimistic concurrency, merge, JSON, strategic merge and server-side apply patches,
+//! finalizers, garbage collection, and simulated Deployment, StatefulSet and DaemonSet
+//! rollouts whose outcome the caller chooses through [`RolloutControl`] or the HTTP control
+//! API under `/simulator/v1`. Features it does not implement answer 501 with a `Status`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = akguard_kubesim::start(akguard_kubesim::SimConfig::default()).await?;
+//! // kube::Client::try_from(kube::Config::new(sim.base_url().parse()?))
+//! println!("{}", sim.kubeconfig_yaml());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod apply;
+pub mod auth;
+pub mod cli;
+mod discovery;
+pub mod error;
+mod fields;
+mod gc;
+mod http;
+mod kinds;
+mod kubeconfig;
+mod meta;
+mod patch;
+mod registry;
+mod selectors;
+mod sim;
+mod store;
+mod strategic;
+mod verbs;
+mod watch;
+pub mod workloads;
+
+pub use error::ApiError;
+pub use workloads::{Outcome, RolloutControl, RolloutPlan, WorkloadKind, WorkloadRef};
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Simulator settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Watch events kept for resuming watches; a watch from an older resourceVersion gets
+    /// 410 Gone.
+    pub watch_history: usize,
+    /// Time between BOOKMARK events on watches that allow them. kube-apiserver sends them
+    /// about once a minute; a shorter interval keeps tests fast.
+    pub bookmark_interval: Duration,
+    /// Time between workload controller passes; writes to workloads also wake them.
+    pub controller_interval: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            watch_history: 10_000,
+            bookmark_interval: Duration::from_secs(1),
+            controller_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Failure to start the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("failed to listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+    #[error("failed to write the kubeconfig to {path}: {source}")]
+    Kubeconfig { path: PathBuf, source: std::io::Error },
+}
+
+/// A running simulator. Dropping it without [`RunningSim::shutdown`] leaves the server
+/// running until the Tokio runtime stops.
+pub struct RunningSim {
+    sim: Arc<sim::Sim>,
+    address: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: JoinHandle<()>,
+    controllers: JoinHandle<()>,
+}
+
+/// Starts the simulator on the configured address and returns once it accepts connections.
+pub async fn start(config: SimConfig) -> Result<RunningSim, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen { address: config.listen, source })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen { address: config.listen, source })?;
+
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let sim = Arc::new(sim::Sim::new(config.watch_history, config.bookmark_interval, RolloutControl::default(), shutdown_rx.clone()));
+    let app = Arc::new(http::App { sim: sim.clone(), authorizer: Arc::new(auth::AllowAll), address: address.to_string() });
+    let router = http::router(app);
+
+    let mut server_shutdown = shutdown_rx.clone();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = server_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "Kubernetes API simulator server failed");
+        }
+    });
+    let controllers = tokio::spawn(workloads::run_controllers(sim.clone(), config.controller_interval));
+    Ok(RunningSim { sim, address, shutdown, server, controllers })
+}
+
+impl RunningSim {
+    /// `http://127.0.0.1:<port>`, usable as `kube::Config::new(url)`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A kubeconfig whose current context points at this simulator.
+    pub fn kubeconfig_yaml(&self) -> String {
+        kubeconfig::render(&self.base_url())
+    }
+
+    pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml())
+    }
+
+    /// The handle that chooses how each workload's rollouts behave.
+    pub fn rollouts(&self) -> RolloutControl {
+        self.sim.rollouts.clone()
+    }
+
+    /// Objects stored, across all types and namespaces.
+    pub fn object_count(&self) -> usize {
+        self.sim.object_count()
+    }
+
+    /// Stops the controllers, ends open watches and waits for the server to close.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.controllers.await;
+        // Open keep-alive connections can hold graceful shutdown; stop waiting after 5 s.
+        let mut server = self.server;
+        if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+            server.abort();
+        }
+    }
+}
