@@ -51,7 +51,9 @@ fn retry_policy() -> RetryPolicy {
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(500),
         multiplier: 2.0,
-        attempt_timeout: Duration::from_millis(400),
+        // Long enough that a loaded test machine does not time out normal calls; the
+        // latency faults below exceed it by far.
+        attempt_timeout: Duration::from_secs(2),
         deadline: Duration::from_secs(20),
     }
 }
@@ -218,7 +220,7 @@ async fn timeouts_and_drops_retried_for_reads() {
     let access_key_id = world.credentials("app").access_key_id;
     world
         .emulator
-        .set_fault(FaultRule::latency(2_000).for_operation(Operation::ShowCredential).on_nth(1))
+        .set_fault(FaultRule::latency(5_000).for_operation(Operation::ShowCredential).on_nth(1))
         .unwrap();
     world
         .emulator
@@ -274,7 +276,7 @@ async fn ambiguous_create_then_find_by_marker() {
     for fault in [
         FaultRule::status(500).for_operation(Operation::CreateCredential).on_nth(1),
         FaultRule::new(FaultKind::Drop).for_operation(Operation::CreateCredential).on_nth(2),
-        FaultRule::latency(1_500).for_operation(Operation::CreateCredential).on_nth(3),
+        FaultRule::latency(5_000).for_operation(Operation::CreateCredential).on_nth(3),
     ] {
         world.emulator.set_fault(fault).unwrap();
     }
@@ -284,7 +286,7 @@ async fn ambiguous_create_then_find_by_marker() {
     assert_eq!(ambiguous, 3, "each faulted create must be ambiguous, not retried");
     // A slow create may finish on the server after the client gave up. After a wait, the
     // marker must name exactly one key, the one whose secret the caller has.
-    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    tokio::time::sleep(Duration::from_millis(5_200)).await;
     for orphan in app.find_key_by_marker(&user_id, marker).await.unwrap() {
         if orphan.access_key_id != created.access_key_id {
             app.delete_access_key(&orphan.access_key_id).await.unwrap();

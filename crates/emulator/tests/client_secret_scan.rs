@@ -98,7 +98,7 @@ async fn rotation_logs_contain_no_secret() {
             bss: None,
         };
         config.retry = RetryPolicy {
-            attempt_timeout: Duration::from_millis(400),
+            attempt_timeout: Duration::from_secs(5),
             ..RetryPolicy::default()
         };
         let no_wait: Sleeper = Arc::new(|_| Box::pin(async {}));

@@ -182,7 +182,8 @@ fn fast_retries() -> RetryPolicy {
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(2),
         multiplier: 2.0,
-        attempt_timeout: Duration::from_millis(500),
+        // Long enough that a loaded test machine does not time out instant replies.
+        attempt_timeout: Duration::from_secs(2),
         deadline: Duration::from_secs(30),
     }
 }
@@ -333,7 +334,7 @@ async fn create_after_server_error_is_ambiguous() {
 #[tokio::test]
 async fn create_after_timeout_is_ambiguous() {
     let mut slow = reply(201, CREATED);
-    slow.delay = Duration::from_secs(3);
+    slow.delay = Duration::from_secs(6);
     let harness = Harness::start(vec![slow, reply(201, CREATED)]).await;
 
     let error = harness.client().create_access_key("user-1", "m").await.unwrap_err();
@@ -357,7 +358,7 @@ async fn create_retried_after_throttling() {
 #[tokio::test]
 async fn read_after_timeout_retried() {
     let mut slow = reply(200, LIST);
-    slow.delay = Duration::from_secs(3);
+    slow.delay = Duration::from_secs(6);
     let harness = Harness::start(vec![slow, reply(200, LIST)]).await;
 
     let keys = harness.client().list_access_keys(None).await.unwrap();
