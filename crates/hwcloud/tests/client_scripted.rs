@@ -11,7 +11,7 @@ use akguard_hwcloud::signing::{self, Authorization};
 use akguard_hwcloud::{
     AccessKeyStatus, AccessKeyUpdate, Client, ClientConfig, Credentials, EndpointOverrides,
     Error, ErrorKind, ManualClock, MonthlySumQuery, RecordingObserver, RetryPolicy, SecretKey,
-    TraceQuery,
+    TraceQuery, VerificationMethod,
 };
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -580,4 +580,57 @@ async fn unreadable_read_is_invalid_response() {
     assert_eq!(error.kind(), ErrorKind::InvalidResponse, "{error}");
     assert_eq!(harness.seen().len(), 1, "parse failure was retried");
     assert_eq!(harness.observer.calls()[0].outcome(), "invalid_response");
+}
+
+#[tokio::test]
+async fn user_security_controls() {
+    let harness = Harness::start(vec![
+        reply(200, r#"{"user":{"id":"user-1","name":"app","enabled":false,"domain_id":"domain-1","access_mode":"default"}}"#),
+        reply(404, r#"{"error_code":"IAM.0004","error_msg":"Could not find login protect."}"#),
+        reply(200, r#"{"login_protect":{"user_id":"user-1","enabled":true,"verification_method":"email"}}"#),
+        reply(200, r#"{"login_protects":[{"user_id":"user-1","enabled":true,"verification_method":"email"}]}"#),
+        reply(200, r#"{"virtual_mfa_devices":[{"user_id":"user-2","serial_number":"iam/mfa/user-2"}]}"#),
+        reply(404, r#"{"error_code":"IAM.0004","error_msg":"no device"}"#),
+    ])
+    .await;
+    let client = harness.client();
+
+    let user = client.set_user_enabled("user-1", false).await.unwrap();
+    let before = client.show_login_protect("user-1").await.unwrap();
+    let updated = client.update_login_protect("user-1", true, VerificationMethod::Email).await.unwrap();
+    let protects = client.list_login_protects().await.unwrap();
+    let devices = client.list_mfa_devices().await.unwrap();
+    let device = client.show_mfa_device("user-1").await.unwrap();
+    let rejected = client.update_login_protect("user-1", false, VerificationMethod::None).await;
+
+    assert!(!user.enabled);
+    assert_eq!(before, None);
+    assert!(updated.is_on());
+    assert_eq!(protects.len(), 1);
+    assert_eq!(devices[0].serial_number, "iam/mfa/user-2");
+    assert_eq!(device, None);
+    assert!(matches!(rejected, Err(Error::Config { field: "verification_method", .. })));
+
+    let seen = harness.seen();
+    let calls: Vec<(&str, &str)> = seen.iter().map(|s| (s.method.as_str(), s.path.as_str())).collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("PUT", "/v3.0/OS-USER/users/user-1"),
+            ("GET", "/v3.0/OS-USER/users/user-1/login-protect"),
+            ("PUT", "/v3.0/OS-USER/users/user-1/login-protect"),
+            ("GET", "/v3.0/OS-USER/login-protects"),
+            ("GET", "/v3.0/OS-MFA/virtual-mfa-devices"),
+            ("GET", "/v3.0/OS-MFA/users/user-1/virtual-mfa-device"),
+        ]
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&seen[0].body).unwrap(),
+        serde_json::json!({"user": {"enabled": false}})
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&seen[2].body).unwrap(),
+        serde_json::json!({"login_protect": {"enabled": true, "verification_method": "email"}})
+    );
+    assert!(seen.iter().all(|s| s.signature_valid));
 }
