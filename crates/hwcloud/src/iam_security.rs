@@ -13,7 +13,7 @@ use crate::identity::User;
 use crate::metrics::Service;
 use crate::transport::ApiRequest;
 
-/// Second factor that login protection asks for.
+/// Second factor that login protection requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerificationMethod {
@@ -45,7 +45,7 @@ pub struct LoginProtect {
 
 impl LoginProtect {
     /// Checks whether a second factor is required at console login. A `none` method
-    /// counts as off whatever `enabled` says.
+    /// counts as off regardless of `enabled`.
     pub fn is_on(&self) -> bool {
         self.enabled && self.verification_method != VerificationMethod::None
     }
@@ -85,7 +85,7 @@ struct MfaDeviceList {
     virtual_mfa_devices: Vec<MfaDevice>,
 }
 
-/// Turns a not-found error into `None`, for lookups where absence is a normal answer.
+/// Turns a not-found error into `None`, for lookups where absence is a normal result.
 fn none_if_not_found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
     match result {
         Ok(value) => Ok(Some(value)),
