@@ -9,7 +9,7 @@ no field the models lack, and hold the expected values.
 
 Environment (all required):
   AKGUARD_IAM_ENDPOINT   emulator URL, http://127.0.0.1:<port>; other hosts are rejected
-  AKGUARD_AK, AKGUARD_SK key of a user that holds exactly one key and may manage its own
+  AKGUARD_AK, AKGUARD_SK key of a user that has exactly one key and may manage its own
   AKGUARD_USER_ID, AKGUARD_USER_NAME      that user
   AKGUARD_DOMAIN_ID, AKGUARD_DOMAIN_NAME  its account
   AKGUARD_PROJECT_ID     project of AKGUARD_REGION, the region that holds IAM traces
@@ -86,9 +86,9 @@ def check_type(path, value, type_name, raw):
         for index, (item, raw_item) in enumerate(zip(value, raw)):
             check_type(f"{path}[{index}]", item, inner, raw_item)
     elif type_name in PRIMITIVES:
-        wanted = PRIMITIVES[type_name]
-        wrong_bool = wanted is not bool and isinstance(value, bool)
-        if not isinstance(value, wanted) or wrong_bool:
+        expected_type = PRIMITIVES[type_name]
+        wrong_bool = expected_type is not bool and isinstance(value, bool)
+        if not isinstance(value, expected_type) or wrong_bool:
             fail(f"{path}: expected {type_name}, got {type(value).__name__}")
     elif type(value).__name__ != type_name:
         fail(f"{path}: expected model {type_name}, got {type(value).__name__}")

@@ -1,7 +1,7 @@
 //! Admin API for tests and the sandbox: seed accounts, read state, set faults, move the
 //! clock. It listens only on the address given for it, and only when enabled.
 //!
-//! | method and path | body | answer |
+//! | method and path | body | response |
 //! |---|---|---|
 //! | `POST /admin/seed` | a seed account | 201, the account with every key's secret |
 //! | `GET /admin/users` | | the users |
@@ -60,7 +60,7 @@ async fn seed(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response 
         Ok(account) => {
             tracing::info!(domain = %account.domain_name, users = account.users.len(), "seeded account");
             let mut response = (StatusCode::CREATED, Json(account.to_json_with_secrets())).into_response();
-            // The body holds secret keys: keep it out of any cache.
+            // The body contains secret keys: keep it out of any cache.
             response.headers_mut().insert(
                 http::header::CACHE_CONTROL,
                 http::HeaderValue::from_static("no-store"),

@@ -53,7 +53,7 @@ pub struct EmulatorArgs {
     pub log_level: String,
 }
 
-/// Why the command failed.
+/// Error of the emulator command.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("failed to read seed file {path}: {source}")]

@@ -32,10 +32,10 @@ pub struct Trace {
     pub read_only: bool,
     /// `None` when the call did not name a known key.
     pub user: Option<TraceUser>,
-    /// Region whose CTS holds the trace. Not a CTS field; the query filters on it.
+    /// Region whose CTS stores the trace. Not a CTS field: the query filters on it.
     #[serde(skip)]
     pub region: String,
-    /// Account that owns the trace. Not a CTS field; the query filters on it.
+    /// Account that owns the trace. Not a CTS field: the query filters on it.
     #[serde(skip)]
     pub domain_id: String,
 }
@@ -133,7 +133,7 @@ pub fn list_traces(traces: &[&Trace], query: &TraceQuery, now: Timestamp) -> Res
     let oldest = now_ms - RETENTION.as_millis() as i64;
 
     // The emulator records management calls only, which CTS lists under the system
-    // tracker; a data tracker holds no traces here.
+    // tracker, so a data tracker contains no traces here.
     if trace_type == "data" || query.tracker_name.as_deref().is_some_and(|t| t != "system") {
         return Ok(empty_page());
     }
@@ -201,7 +201,7 @@ fn matches_filters(trace: &Trace, query: &TraceQuery) -> bool {
         && equal(&query.access_key_id, access_key)
 }
 
-/// The CTS rating of a call with `status`.
+/// Returns the CTS rating of a call that ended with HTTP `status`.
 pub fn rating_for(status: u16) -> &'static str {
     match status {
         500.. => "incident",

@@ -1,7 +1,7 @@
 //! Error responses in the two shapes Huawei Cloud IAM sends.
 //!
 //! Most IAM and gateway errors are flat, `{"error_msg": "...", "error_code": "IAM.0004"}`.
-//! Creating a key past the quota answers in the keystone style instead,
+//! Creating a key past the quota returns the keystone style instead,
 //! `{"error": {"message": "akSkNumExceed", "code": 400, "title": "Bad Request"}}`.
 
 use axum::Json;
@@ -36,7 +36,7 @@ impl ApiError {
         }
     }
 
-    /// The error IAM returns when a user already holds two access keys.
+    /// Creates the error IAM returns when a user already has two access keys.
     pub fn key_quota_exceeded() -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -62,8 +62,8 @@ impl ApiError {
         )
     }
 
-    /// The caller lacks the permission for `action` (an IAM action name such as
-    /// `iam:credentials:listCredentials`).
+    /// Creates the 403 for a caller that lacks the permission for `action` (an IAM action
+    /// name such as `iam:credentials:listCredentials`).
     pub fn forbidden(action: &str) -> Self {
         Self::flat(
             StatusCode::FORBIDDEN,
@@ -80,7 +80,7 @@ impl ApiError {
         )
     }
 
-    /// An error with the IAM code that usually goes with `status`; used for injected faults.
+    /// Creates an error with the IAM code that usually goes with `status`, for injected faults.
     pub fn for_status(status: StatusCode) -> Self {
         let code = match status.as_u16() {
             400 => "IAM.0011",
@@ -101,7 +101,7 @@ impl ApiError {
         )
     }
 
-    /// The error code as the trace's `message` shows it.
+    /// Returns the error code as the trace's `message` shows it.
     pub fn code(&self) -> String {
         match &self.body {
             ErrorBody::Flat { code, .. } => code.clone(),
@@ -109,7 +109,7 @@ impl ApiError {
         }
     }
 
-    /// Renders the JSON body; gateway errors also carry the request ID.
+    /// Renders the JSON body. Gateway errors also carry the request ID.
     pub fn to_json(&self, request_id: Option<&str>) -> Value {
         match &self.body {
             ErrorBody::Flat { code, message } => {

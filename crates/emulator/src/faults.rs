@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::operation::Operation;
 
-/// What a fault does to a request.
+/// Effect of a fault on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Answer with `status` and an IAM error body.
+    /// Respond with `status` and an IAM error body.
     Status,
-    /// Answer 429 with `IAM.0012`.
+    /// Respond 429 with `IAM.0012`.
     Throttle,
     /// Close the connection without a response.
     Drop,
@@ -27,7 +27,7 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
-    /// Operation name (for example `createCredential`); `None` or `*` means every operation.
+    /// Operation name (for example `createCredential`). `None` or `*` means every operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     pub kind: FaultKind,
@@ -37,7 +37,7 @@ pub struct FaultRule {
     /// Added latency in milliseconds for [`FaultKind::Latency`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
-    /// Probability from 0 to 1 that the rule fires on a matching call; default 1.
+    /// Probability from 0 to 1 that the rule fires on a matching call. Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// Fire only on the N-th matching call (1-based) after the rule was set.
@@ -45,7 +45,7 @@ pub struct FaultRule {
     pub nth: Option<u64>,
 }
 
-/// Why a fault rule is invalid.
+/// Error from an invalid fault rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
     #[error("unknown operation {0:?}; expected one of {ops} or *", ops = operation_names())]
@@ -80,7 +80,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule that answers every matching call with `status`.
+    /// Creates a rule that responds to every matching call with `status`.
     pub fn status(status: u16) -> Self {
         Self {
             status: Some(status),
@@ -88,7 +88,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule that delays every matching call by `ms` milliseconds.
+    /// Creates a rule that delays every matching call by `ms` milliseconds.
     pub fn latency(ms: u64) -> Self {
         Self {
             latency_ms: Some(ms),
@@ -204,7 +204,7 @@ impl FromStr for FaultRule {
     }
 }
 
-/// What the faults decided for one call.
+/// Decision of the fault rules for one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultDecision {
     pub delay: Duration,
@@ -240,7 +240,7 @@ impl FaultSet {
         self.rules.iter().map(|(rule, _)| rule.clone()).collect()
     }
 
-    /// Decides the fate of one call. Every matching rule counts the call; latencies add up,
+    /// Decides the fate of one call. Every matching rule counts the call. Latencies add up,
     /// and the first rule that fires with another kind sets the outcome. `roll` returns a
     /// uniform number in `[0, 1)`.
     pub fn decide(&mut self, operation: Operation, roll: &mut dyn FnMut() -> f64) -> FaultDecision {

@@ -40,7 +40,7 @@ impl Operation {
         Operation::ListTraces,
     ];
 
-    /// The trace name, also used to target faults. The key operations use the names IAM
+    /// Returns the trace name, which also targets faults. The key operations use the names IAM
     /// records in CTS; the others use the official SDK's operation names.
     pub fn name(self) -> &'static str {
         match self {
@@ -58,7 +58,7 @@ impl Operation {
         }
     }
 
-    /// The CTS `service_type` of the operation.
+    /// Returns the CTS `service_type` of the operation.
     pub fn service_type(self) -> &'static str {
         match self {
             Operation::ListTraces => "CTS",
@@ -66,7 +66,7 @@ impl Operation {
         }
     }
 
-    /// API version of the operation's path.
+    /// Returns the API version in the operation's path.
     pub fn api_version(self) -> &'static str {
         match self {
             Operation::CreateCredential
@@ -79,7 +79,7 @@ impl Operation {
         }
     }
 
-    /// Whether the operation only reads.
+    /// Returns whether the operation only reads.
     pub fn read_only(self) -> bool {
         !matches!(
             self,

@@ -18,10 +18,10 @@ pub struct SeedRequest {
     /// Account (domain) name.
     pub domain_name: String,
     pub domain_id: Option<String>,
-    /// Region IDs, one project each; defaults to [`DEFAULT_REGIONS`].
+    /// Region IDs, one project each. Defaults to [`DEFAULT_REGIONS`].
     #[serde(default)]
     pub regions: Vec<String>,
-    /// Region whose CTS holds the account's IAM traces; defaults to `ap-southeast-1` when
+    /// Region whose CTS stores the account's IAM traces. Defaults to `ap-southeast-1` when
     /// the account has it, else the first region.
     pub iam_trace_region: Option<String>,
     #[serde(default)]
@@ -89,7 +89,7 @@ pub struct SeedFile {
     pub accounts: Vec<SeedRequest>,
 }
 
-/// What a seed created, with each key's secret.
+/// Account created by a seed, with each key's secret.
 #[derive(Debug, Clone)]
 pub struct SeededAccount {
     pub domain_id: String,
@@ -135,7 +135,7 @@ impl SeededAccount {
     }
 
     /// JSON for the admin seed response and the CLI's credentials file. It contains every
-    /// secret access key: send it only to whoever asked for the seed.
+    /// secret access key, so send it only to the client that requested the seed.
     pub fn to_json_with_secrets(&self) -> Value {
         let users: Vec<Value> = self
             .users
@@ -164,7 +164,7 @@ impl SeededAccount {
     }
 }
 
-/// Why a seed was rejected. Nothing is created when a seed fails.
+/// Error from a seed. Nothing is created when a seed fails.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeedError {
     #[error("domain_name must not be empty")]

@@ -27,8 +27,7 @@ pub enum EmulatorClock {
     /// The operating system's clock.
     #[default]
     System,
-    /// A clock that moves only when told to, through [`RunningEmulator::advance_clock`] or
-    /// the admin API.
+    /// A clock that moves only through [`RunningEmulator::advance_clock`] or the admin API.
     Manual(Arc<ManualClock>),
     /// Any other clock, for example a scaled one; it cannot be moved through the emulator.
     Custom(SharedClock),
@@ -60,7 +59,7 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// Why the emulator did not start.
+/// Error from [`start`].
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("failed to listen on {addr}: {source}")]
@@ -74,7 +73,7 @@ pub enum StartError {
     Seed(#[from] SeedError),
 }
 
-/// Why the clock could not be moved.
+/// Error from [`RunningEmulator::advance_clock`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
     #[error("the emulator does not run on a manual clock; start it with EmulatorClock::Manual or --manual-clock-start")]
@@ -227,7 +226,7 @@ impl RunningEmulator {
         &self.seeded
     }
 
-    /// Creates an account with its users and keys; the result holds each key's secret.
+    /// Creates an account with its users and keys; the result contains each key's secret.
     pub fn seed(&self, request: SeedRequest) -> Result<SeededAccount, SeedError> {
         self.app.seed(&request)
     }
@@ -236,17 +235,17 @@ impl RunningEmulator {
         self.app.world().users.values().cloned().collect()
     }
 
-    /// Every access key, without secrets.
+    /// Returns every access key, without secrets.
     pub fn keys(&self) -> Vec<KeyView> {
         self.app.world().keys.values().map(|key| key.view()).collect()
     }
 
-    /// One access key, without its secret.
+    /// Returns one access key, without its secret.
     pub fn key(&self, access_key_id: &str) -> Option<KeyView> {
         self.app.world().key(access_key_id).map(|key| key.view())
     }
 
-    /// Every recorded trace, oldest first, across accounts and regions.
+    /// Returns every recorded trace, oldest first, across accounts and regions.
     pub fn traces(&self) -> Vec<Trace> {
         self.app.world().traces.clone()
     }
@@ -275,7 +274,7 @@ impl RunningEmulator {
         self.app.faults().clear();
     }
 
-    /// The emulator's current time.
+    /// Returns the emulator's current time.
     pub fn now(&self) -> Timestamp {
         self.app.now()
     }

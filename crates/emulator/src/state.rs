@@ -1,7 +1,7 @@
 //! In-memory state of the emulated cloud: accounts, projects, users, access keys and traces.
 //!
-//! Everything lives behind one mutex in [`crate::server`]; the methods here are plain
-//! synchronous functions so tests can drive them without a server.
+//! The server keeps everything behind one mutex. The methods here are plain synchronous
+//! functions, so tests can drive them without a server.
 
 use std::collections::BTreeMap;
 
@@ -53,7 +53,7 @@ pub struct User {
 }
 
 impl User {
-    /// Whether this user may manage keys of other users in its account.
+    /// Returns whether this user may manage keys of other users in its account.
     pub fn may_manage_others(&self) -> bool {
         self.admin || self.is_domain_owner
     }
@@ -107,7 +107,7 @@ impl AccessKey {
         self.last_used.unwrap_or(self.create_time)
     }
 
-    /// A view without the secret access key.
+    /// Returns a view without the secret access key.
     pub fn view(&self) -> KeyView {
         KeyView {
             access_key_id: self.access_key_id.clone(),
@@ -146,7 +146,7 @@ pub struct World {
     pub traces: Vec<Trace>,
 }
 
-/// Why a key could not be created.
+/// Error from [`World::create_key`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateKeyError {
     UserNotFound,
@@ -228,7 +228,7 @@ impl World {
         Ok(self.keys.entry(access_key_id).or_insert(key))
     }
 
-    /// Stores a trace and forgets the ones CTS would no longer return: older than the
+    /// Stores a trace and drops the ones CTS would no longer return: older than the
     /// 7-day retention, or beyond [`MAX_TRACES`] (oldest first), which bounds memory.
     pub fn record_trace(&mut self, trace: Trace) {
         let oldest = trace.time - crate::cts::RETENTION.as_millis() as i64;

@@ -2,7 +2,7 @@
 //! check them before a request reaches the service.
 //!
 //! The canonical request is rebuilt from the header list that the request's `Authorization`
-//! header names, because SDKs sign different header sets: the Go SDK leaves out `Host` and
+//! header names, because SDKs sign different header sets. The Go SDK leaves out `Host` and
 //! `Content-Type`, the Python SDK signs both, and the Java SDK signs `Host` and `X-Sdk-Date`.
 
 use akguard_hwcloud::signing::{self, Authorization, SigningError};
@@ -43,7 +43,7 @@ pub struct Caller {
     pub is_domain_owner: bool,
 }
 
-/// Why a request was rejected.
+/// Reason a request was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
     MissingAuthorization,
@@ -60,7 +60,7 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
-    /// The error response. Gateway rejections use `APIGW.0301` with status 401 and the
+    /// Builds the error response. Gateway rejections use `APIGW.0301` with status 401 and the
     /// message prefixes Huawei Cloud documents for AK/SK authentication failures.
     pub fn to_api_error(&self) -> ApiError {
         let gateway = |detail: String| {
@@ -72,14 +72,14 @@ impl AuthFailure {
         };
         match self {
             // NOTE: the response to an unsigned IAM request is not documented for AK/SK;
-            // keystone answers a request without credentials with 401 and IAM.0001.
+            // keystone rejects a request without credentials with 401 and IAM.0001.
             AuthFailure::MissingAuthorization => ApiError::flat(
                 StatusCode::UNAUTHORIZED,
                 "IAM.0001",
                 "The request you have made requires authentication.",
             ),
             // NOTE: the gateway's code for a malformed Authorization header or an unsigned
-            // X-Sdk-Date is not documented; a client must treat any 401 as an auth failure.
+            // X-Sdk-Date is not documented, so a client must treat any 401 as an auth failure.
             AuthFailure::Malformed(detail) => gateway(format!("verify aksk signature fail, {detail}")),
             AuthFailure::UnknownKey => {
                 gateway("Get secretKey failed,ak:******,err:ak not exist".to_string())
@@ -96,13 +96,13 @@ impl AuthFailure {
                 "signature expired, signature time:{signed_at},server time:{server_time}"
             )),
             AuthFailure::BadSignature => gateway("verify aksk signature fail".to_string()),
-            // NOTE: the gateway's answer to an X-Domain-Id of another account is not
+            // NOTE: the gateway's response to an X-Domain-Id of another account is not
             // documented.
             AuthFailure::DomainMismatch => {
                 gateway("X-Domain-Id does not match the access key's account".to_string())
             }
-            // NOTE: which answer a gateway gives to an inactive key or a disabled user's key
-            // is not documented; these are IAM's own codes for the two cases.
+            // NOTE: the gateway's response to an inactive key or a disabled user's key is not
+            // documented, so these are IAM's own codes for the two cases.
             AuthFailure::Inactive { access_key_id } => ApiError::flat(
                 StatusCode::BAD_REQUEST,
                 "IAM.1107",
@@ -135,7 +135,7 @@ pub struct Verification {
 }
 
 /// Verifies a request against the world at `now`. A good signature resets the key's failure
-/// count and, when the key may act, moves its `last_use_time`; a bad one counts towards
+/// count and, when the key may act, moves its `last_use_time`. A bad one counts towards
 /// the lockout.
 pub fn verify(world: &mut World, request: &SignedRequest<'_>, now: Timestamp) -> Verification {
     let header = signing::header_value(request.headers, "Authorization");
@@ -166,7 +166,7 @@ fn check(
     now: Timestamp,
 ) -> Result<Caller, AuthFailure> {
     if authorization.algorithm != signing::ALGORITHM {
-        // IAM, CTS and BSS accept only SDK-HMAC-SHA256; the derived-key variant is for
+        // IAM, CTS and BSS accept only SDK-HMAC-SHA256. The derived-key variant is for
         // other endpoints.
         return Err(AuthFailure::Malformed(format!(
             "unsupported algorithm {}",
@@ -261,7 +261,7 @@ fn check(
     Ok(caller)
 }
 
-/// Whether a signing time is too far from the server time, in either direction.
+/// Returns whether a signing time is too far from the server time, in either direction.
 pub fn is_skewed(signed_at: Timestamp, now: Timestamp) -> bool {
     let difference = now.duration_since(signed_at).abs();
     difference > MAX_CLOCK_SKEW

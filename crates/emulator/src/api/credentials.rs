@@ -17,13 +17,13 @@ use crate::server::App;
 use crate::state::{AccessKey, CreateKeyError, KeyStatus, World};
 use crate::verify::Caller;
 
-/// Longest key description IAM accepts, in characters.
+/// Maximum length of a key description, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 255;
 
 /// Decides whether `caller` may act on keys of `target_user_id`. A user may always manage
-/// its own keys; other users' keys need the admin flag. A non-admin gets 403 whether or not
-/// the target exists, so the answer reveals nothing; an admin gets 404 for a user outside
-/// its account.
+/// its own keys, and other users' keys need the admin flag. A non-admin gets 403 whether or
+/// not the target exists, so the response reveals nothing. An admin gets 404 for a user
+/// outside its account.
 pub(crate) fn authorize(world: &World, caller: &Caller, target_user_id: &str, action: &str) -> Result<(), ApiError> {
     if caller.user_id == target_user_id {
         return Ok(());
@@ -37,7 +37,7 @@ pub(crate) fn authorize(world: &World, caller: &Caller, target_user_id: &str, ac
     }
 }
 
-/// Looks up a key the caller may act on; keys of other accounts are reported missing.
+/// Looks up a key the caller may act on. Keys of other accounts are reported missing.
 fn authorized_key<'w>(world: &'w World, caller: &Caller, access_key: &str, action: &str) -> Result<&'w AccessKey, ApiError> {
     let missing = || ApiError::not_found(format_args!("access key {access_key}"));
     let key = world.key(access_key).ok_or_else(missing)?;
@@ -144,7 +144,7 @@ pub(crate) struct ListQuery {
     user_id: Option<String>,
 }
 
-/// `GET /v3.0/OS-CREDENTIAL/credentials[?user_id=]`; without `user_id`, the caller's keys.
+/// `GET /v3.0/OS-CREDENTIAL/credentials[?user_id=]`. Without `user_id`, the caller's keys.
 pub(crate) async fn list(State(app): State<Arc<App>>, Extension(caller): Extension<Caller>, Query(query): Query<ListQuery>) -> Response {
     let user_id = query.user_id.unwrap_or_else(|| caller.user_id.clone());
     let world = app.world();
@@ -204,7 +204,7 @@ pub(crate) async fn update(
             })?),
         };
         if status.is_none() && option.description.is_none() {
-            return Err(ApiError::invalid_body("give status, description or both"));
+            return Err(ApiError::invalid_body("missing status and description: give one or both"));
         }
         if let Some(description) = &option.description {
             check_description(description)?;
@@ -230,7 +230,7 @@ pub(crate) async fn update(
     }
 }
 
-/// `DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}`; 204 without a body.
+/// `DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}`, 204 without a body.
 pub(crate) async fn delete(State(app): State<Arc<App>>, Extension(caller): Extension<Caller>, Path(access_key): Path<String>) -> Response {
     let resource = key_resource(&access_key);
     let mut world = app.world();

@@ -182,7 +182,7 @@ fn header_value_of(request: &Request, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Answers with a gateway error body (which carries the request ID) and records the trace.
+/// Builds a gateway error response, whose body carries the request ID, and records the trace.
 fn reject(app: &App, call: &CallInfo, claimed_key: Option<&str>, error: ApiError) -> Response {
     let status = error.status;
     let body = error.to_json(Some(&call.request_id));
@@ -200,7 +200,7 @@ fn reject(app: &App, call: &CallInfo, claimed_key: Option<&str>, error: ApiError
 }
 
 /// Builds the trace of one call. The calling user is filled in when the named key exists,
-/// even when the call failed, so an audit of a key also sees its rejected attempts.
+/// even when the call failed, so an audit of a key also finds its rejected attempts.
 fn build_trace(
     world: &World,
     call: &CallInfo,

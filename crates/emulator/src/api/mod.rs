@@ -19,7 +19,7 @@ use crate::server::App;
 
 pub(crate) use gateway::{DropConnection, PeerAddr};
 
-/// What a handler acted on, for the trace of the call.
+/// Resource a handler acted on, for the trace of the call.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TraceResource {
     pub resource_type: &'static str,

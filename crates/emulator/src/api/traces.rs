@@ -13,7 +13,7 @@ use crate::errors::ApiError;
 use crate::server::App;
 use crate::verify::Caller;
 
-/// Lists the traces of the caller's account that the project's region holds. Any user of
+/// Lists the traces of the caller's account that the project's region stores. Any user of
 /// the account may read them.
 pub(crate) async fn list(
     State(app): State<Arc<App>>,
@@ -46,7 +46,7 @@ pub(crate) async fn list(
         .collect();
     match cts::list_traces(&visible, &query, now) {
         Ok(page) => with_resource(Json(page), resource),
-        // NOTE: CTS.0001 stands in for CTS's undocumented code for an invalid parameter.
+        // NOTE: CTS.0001 replaces CTS's undocumented code for an invalid parameter.
         Err(message) => with_resource(ApiError::flat(StatusCode::BAD_REQUEST, "CTS.0001", message), resource),
     }
 }
