@@ -58,6 +58,27 @@ pub struct ClientBuilder {
     clock: SharedClock,
     sleeper: Sleeper,
     observer: Option<Arc<dyn CallObserver>>,
+    http: Option<reqwest::Client>,
+}
+
+/// Builds the HTTP client that [`Client`] uses: no environment proxy, no retries of its
+/// own, the given connect timeout. Share one between clients to reuse connections.
+pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .user_agent(concat!("akguard/", env!("CARGO_PKG_VERSION")))
+        // The operator talks to fixed endpoints only. An environment proxy would see every
+        // signed request.
+        .no_proxy()
+        // Every retry is decided by `RetryPolicy`, which knows which calls create
+        // something. reqwest's own default retries protocol-level refusals only.
+        .retry(reqwest::retry::never())
+        .build()
+        .map_err(|error| Error::Config {
+            field: "http_client",
+            message: format!("failed to build the HTTP client: {error}"),
+        })
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -83,7 +104,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Validates the configuration and builds the HTTP client.
+    /// Uses an HTTP client from [`http_client`] instead of building a new one, so clients
+    /// built per reconcile share one connection pool. `ClientConfig::connect_timeout` is
+    /// then ignored.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let region = Region::new(&self.config.region)?;
         let endpoints = Endpoints::resolve(
@@ -112,21 +141,10 @@ impl ClientBuilder {
             });
         }
 
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.config.connect_timeout)
-            .user_agent(concat!("akguard/", env!("CARGO_PKG_VERSION")))
-            // The operator talks to fixed endpoints only; an environment proxy would see
-            // every signed request.
-            .no_proxy()
-            // Every retry is decided by `RetryPolicy`, which knows which calls create
-            // something. reqwest's own default retries protocol-level refusals only.
-            .retry(reqwest::retry::never())
-            .build()
-            .map_err(|error| Error::Config {
-                field: "http_client",
-                message: format!("failed to build the HTTP client: {error}"),
-            })?;
+        let http = match self.http {
+            Some(http) => http,
+            None => http_client(self.config.connect_timeout)?,
+        };
 
         Ok(Client {
             inner: Arc::new(Inner {
@@ -183,6 +201,7 @@ impl Client {
             clock,
             sleeper: tokio_sleeper(),
             observer: None,
+            http: None,
         }
     }
 

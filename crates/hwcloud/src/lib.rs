@@ -21,7 +21,7 @@ pub mod timestamps;
 mod transport;
 
 pub use bss::{BillSum, MonthlySumQuery, MonthlySummary};
-pub use client::{Client, ClientBuilder, ClientConfig, install_crypto_provider};
+pub use client::{Client, ClientBuilder, ClientConfig, http_client, install_crypto_provider};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use cts::{Trace, TracePage, TraceQuery, TraceType, TraceUser};
 pub use endpoints::{BillingSite, EndpointOverrides, Endpoints, IamScope, Region};

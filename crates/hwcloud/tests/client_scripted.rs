@@ -634,3 +634,23 @@ async fn user_security_controls() {
     );
     assert!(seen.iter().all(|s| s.signature_valid));
 }
+
+#[tokio::test]
+async fn shared_http_client_reused() {
+    let harness = Harness::start(vec![reply(200, LIST), reply(200, LIST)]).await;
+    let http = akguard_hwcloud::http_client(Duration::from_secs(1)).unwrap();
+    let build = || {
+        let mut config = ClientConfig::new("cn-north-4");
+        config.endpoints.iam = Some(harness.base_url.clone());
+        Client::builder(config, Credentials::new(AK, SecretKey::new(SK)), ManualClock::new(Timestamp::UNIX_EPOCH))
+            .http_client(http.clone())
+            .build()
+            .unwrap()
+    };
+
+    build().list_access_keys(None).await.unwrap();
+    build().list_access_keys(None).await.unwrap();
+
+    assert_eq!(harness.seen().len(), 2);
+    assert!(harness.seen().iter().all(|s| s.signature_valid));
+}
