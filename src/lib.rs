@@ -7,3 +7,4 @@ pub mod api;
 pub mod schedule;
 pub mod validation;
 pub mod cli;
+pub mod sandbox;
