@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{TraceResource, with_resource};
+use super::{TraceResource, query_parameters, with_resource};
 use crate::errors::ApiError;
 use crate::ids::format_key_time;
 use crate::server::App;
@@ -145,7 +146,15 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /v3.0/OS-CREDENTIAL/credentials[?user_id=]`. Without `user_id`, the caller's keys.
-pub(crate) async fn list(State(app): State<Arc<App>>, Extension(caller): Extension<Caller>, Query(query): Query<ListQuery>) -> Response {
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let query = match query_parameters(query) {
+        Ok(query) => query,
+        Err(error) => return error.into_response(),
+    };
     let user_id = query.user_id.unwrap_or_else(|| caller.user_id.clone());
     let world = app.world();
     let resource = TraceResource {

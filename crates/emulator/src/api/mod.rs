@@ -8,6 +8,8 @@ mod traces;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -52,6 +54,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route(route::TRACES, get(traces::list))
         .route_layer(middleware::from_fn_with_state(app.clone(), gateway::gateway))
         .fallback(unknown_api)
+        .method_not_allowed_fallback(unknown_api)
         .with_state(app)
 }
 
@@ -71,6 +74,19 @@ async fn unknown_api() -> Response {
         "The API does not exist or has not been published in the environment.",
     )
     .into_response()
+}
+
+/// Unwraps query parameters, turning axum's plain-text rejection into an IAM error body.
+pub(crate) fn query_parameters<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(parameters)| parameters)
+        .map_err(|rejection| {
+            ApiError::flat(
+                StatusCode::BAD_REQUEST,
+                "IAM.0011",
+                format!("Invalid query string: {}", rejection.body_text()),
+            )
+        })
 }
 
 /// `http://<Host>` of the request, for the `links` objects of keystone responses.

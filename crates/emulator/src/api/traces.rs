@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::{TraceResource, with_resource};
+use super::{TraceResource, query_parameters, with_resource};
 use crate::cts::{self, Trace, TraceQuery};
 use crate::errors::ApiError;
 use crate::server::App;
@@ -19,8 +21,12 @@ pub(crate) async fn list(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path(project_id): Path<String>,
-    Query(query): Query<TraceQuery>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Response {
+    let query = match query_parameters(query) {
+        Ok(query) => query,
+        Err(error) => return error.into_response(),
+    };
     let now = app.now();
     let world = app.world();
     let region = world

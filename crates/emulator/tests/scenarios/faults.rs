@@ -124,3 +124,22 @@ async fn invalid_rule_rejected() {
 
     assert!(result.is_err());
 }
+
+#[tokio::test]
+async fn drop_sends_no_bytes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let w = world().await;
+    w.emulator.set_fault(FaultRule::new(FaultKind::Drop)).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(w.emulator.local_addr()).await.unwrap();
+    stream
+        .write_all(b"GET /v3/auth/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut received)).await;
+
+    assert!(read.is_ok(), "the connection stayed open");
+    assert!(received.is_empty(), "received {} bytes", received.len());
+}

@@ -81,3 +81,39 @@ async fn unknown_path_not_found() {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_code(), "APIGW.0101");
 }
+
+#[tokio::test]
+async fn wrong_method_not_found() {
+    let w = world().await;
+
+    let reply = w
+        .call(&w.credentials("app"), "PATCH", "/v3.0/OS-CREDENTIAL/credentials", "", None)
+        .await;
+
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_code(), "APIGW.0101");
+}
+
+#[tokio::test]
+async fn responses_carry_request_id() {
+    let w = world().await;
+    let app = w.credentials("app");
+    let mut request = akguard_hwcloud::signing::SignableRequest {
+        method: "GET",
+        path: "/v3/auth/domains",
+        query: "",
+        headers: Vec::new(),
+        body: b"",
+    };
+    let authorization = akguard_hwcloud::signing::sign(&mut request, &app, w.emulator.now());
+    let mut headers = request.headers;
+    headers.push(("Authorization".into(), authorization));
+
+    let response = w
+        .try_send_raw("GET", "/v3/auth/domains", "", headers, Vec::new())
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"].len(), 32);
+}

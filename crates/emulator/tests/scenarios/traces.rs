@@ -177,3 +177,16 @@ async fn traces_never_hold_secrets() {
     assert!(!text.contains(&new_sk), "secret key in traces");
     assert!(!text.contains(app.secret_access_key.expose()), "secret key in traces");
 }
+
+#[tokio::test]
+async fn invalid_query_gets_json_error() {
+    let w = world().await;
+    let project = w.account.project_id("ap-southeast-1").unwrap();
+
+    let reply = w
+        .call(&w.credentials("app"), "GET", &format!("/v3/{project}/traces"), "trace_type=system&limit=ten", None)
+        .await;
+
+    assert_eq!(reply.status, 400);
+    assert!(reply.body["error_msg"].as_str().unwrap().contains("limit"));
+}
