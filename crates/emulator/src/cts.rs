@@ -23,6 +23,7 @@ pub struct Trace {
     /// When the trace was recorded, epoch milliseconds.
     pub record_time: i64,
     /// HTTP status as a string: CTS's schema types `code` as a string.
+    // NOTE: the official response example shows a number here; a client must accept both.
     pub code: String,
     /// The error code of a failed call, else empty.
     pub message: String,

@@ -44,6 +44,8 @@ impl Operation {
     /// records in CTS; the others use the official SDK's operation names.
     pub fn name(self) -> &'static str {
         match self {
+            // NOTE: an older EU document names key creation `addCredential`; the Chinese site
+            // documents `createCredential`.
             Operation::CreateCredential => "createCredential",
             Operation::ListCredentials => "listCredentials",
             Operation::ShowCredential => "showCredential",

@@ -13,6 +13,8 @@ use crate::cts::Trace;
 use crate::ids;
 
 /// Maximum number of access keys one IAM user may hold, in any status.
+// NOTE: IAM documents "at most two access keys" without naming a status. Counting inactive
+// keys is the stricter reading, and a client must cope with it either way.
 pub const MAX_KEYS_PER_USER: usize = 2;
 
 /// Most traces kept in memory; by our estimate a trace takes about 1 KiB.
@@ -95,6 +97,8 @@ pub struct AccessKey {
     pub description: String,
     pub create_time: Timestamp,
     /// Time of the latest request this key signed successfully; `None` until then.
+    // NOTE: IAM does not document how soon it refreshes last_use_time after a use. The
+    // emulator refreshes it at once, so clients that wait for it must add their own margin.
     pub last_used: Option<Timestamp>,
     /// Bad signatures in a row since the last good one.
     pub consecutive_failures: u32,
