@@ -27,6 +27,7 @@ mod http;
 mod kinds;
 mod kubeconfig;
 mod meta;
+mod openapi;
 mod patch;
 mod registry;
 mod selectors;

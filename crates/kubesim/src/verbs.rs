@@ -155,7 +155,11 @@ impl Sim {
                 })?;
                 match old {
                     None if t.scope == Scope::Status => return Err(ApiError::not_found(&group_resource, t.name())),
-                    None => create_in_state(&mut state, t, merged, opts, Ownership::Preset)?,
+                    None => {
+                        let mut merged = merged;
+                        meta::metadata_mut(&mut merged).insert("name".into(), json!(t.name()));
+                        create_in_state(&mut state, t, merged, opts, Ownership::Preset)?
+                    }
                     Some(old) => {
                         let rv = resource_version_of(&patch);
                         if !rv.is_empty() && rv != resource_version_of(&old) {

@@ -58,7 +58,10 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         ["apis", group, version] => discovery_list(&app, group, version),
         ["api", "v1", rest @ ..] => resources::handle(&app, "", "v1", rest, &method, &uri, &headers, body).await,
         ["apis", group, version, rest @ ..] => resources::handle(&app, group, version, rest, &method, &uri, &headers, body).await,
-        ["openapi", ..] => Err(ApiError::new(404, "NotFound", "the Kubernetes API simulator does not publish OpenAPI documents")),
+        ["openapi", "v3"] => Ok(json_response(StatusCode::OK, &crate::openapi::root(&app.sim.lock().registry))),
+        ["openapi", "v3", "api", version] => openapi_document(&app, "", version),
+        ["openapi", "v3", "apis", group, version] => openapi_document(&app, group, version),
+        ["openapi", ..] => Err(ApiError::not_implemented("OpenAPI v2 and schema documents")),
         _ => Err(ApiError::new(404, "NotFound", "the server could not find the requested resource")),
     };
     response.unwrap_or_else(|error| {
@@ -73,5 +76,12 @@ fn discovery_list(app: &App, group: &str, version: &str) -> Result<Response, Api
     let registry = &app.sim.lock().registry;
     crate::discovery::resource_list(registry, group, version)
         .map(|list| json_response(StatusCode::OK, &list))
+        .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"))
+}
+
+fn openapi_document(app: &App, group: &str, version: &str) -> Result<Response, ApiError> {
+    let registry = &app.sim.lock().registry;
+    crate::openapi::group_version(registry, group, version)
+        .map(|doc| json_response(StatusCode::OK, &doc))
         .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"))
 }
