@@ -99,8 +99,10 @@ pub struct TracePage {
     pub meta_data: MetaData,
 }
 
+/// Paging data of a [`TracePage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MetaData {
+    /// Number of traces in this page.
     pub count: usize,
     /// The last trace ID of this page when more traces match, else `null`.
     pub marker: Option<String>,

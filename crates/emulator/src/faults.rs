@@ -96,21 +96,25 @@ impl FaultRule {
         }
     }
 
+    /// Limits the rule to one operation.
     pub fn for_operation(mut self, operation: Operation) -> Self {
         self.operation = Some(operation.name().to_string());
         self
     }
 
+    /// Makes the rule fire with probability `rate` (0 to 1) on each matching call.
     pub fn with_rate(mut self, rate: f64) -> Self {
         self.rate = Some(rate);
         self
     }
 
+    /// Makes the rule fire only on the `nth` matching call (1-based).
     pub fn on_nth(mut self, nth: u64) -> Self {
         self.nth = Some(nth);
         self
     }
 
+    /// Checks the operation name, the fields the kind needs, and `rate` and `nth`.
     pub fn validate(&self) -> Result<(), FaultError> {
         if let Some(op) = &self.operation
             && op != "*"
@@ -207,15 +211,21 @@ impl FromStr for FaultRule {
 /// Decision of the fault rules for one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultDecision {
+    /// Sum of the latencies of the rules that fired.
     pub delay: Duration,
     pub outcome: FaultOutcome,
 }
 
+/// What happens to a call after the delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultOutcome {
+    /// Handle the call normally.
     Pass,
+    /// Respond with this HTTP status and an IAM error body.
     Respond(u16),
+    /// Respond 429 with `IAM.0012`.
     Throttle,
+    /// Close the connection without a response.
     Drop,
 }
 
@@ -226,16 +236,19 @@ pub struct FaultSet {
 }
 
 impl FaultSet {
+    /// Validates and adds a rule; its call counter starts at zero.
     pub fn add(&mut self, rule: FaultRule) -> Result<(), FaultError> {
         rule.validate()?;
         self.rules.push((rule, 0));
         Ok(())
     }
 
+    /// Removes every rule.
     pub fn clear(&mut self) {
         self.rules.clear();
     }
 
+    /// Returns the active rules, in the order they were added.
     pub fn rules(&self) -> Vec<FaultRule> {
         self.rules.iter().map(|(rule, _)| rule.clone()).collect()
     }

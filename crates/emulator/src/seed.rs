@@ -98,6 +98,7 @@ pub struct SeededAccount {
     pub users: Vec<SeededUser>,
 }
 
+/// User created by a seed.
 #[derive(Debug, Clone)]
 pub struct SeededUser {
     pub id: String,
@@ -105,6 +106,7 @@ pub struct SeededUser {
     pub keys: Vec<SeededKey>,
 }
 
+/// Access key created by a seed; the secret stays inside [`SecretKey`].
 #[derive(Debug, Clone)]
 pub struct SeededKey {
     pub access_key_id: String,
@@ -113,6 +115,7 @@ pub struct SeededKey {
 }
 
 impl SeededAccount {
+    /// Finds a seeded user by name.
     pub fn user(&self, name: &str) -> Option<&SeededUser> {
         self.users.iter().find(|user| user.name == name)
     }

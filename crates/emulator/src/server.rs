@@ -212,6 +212,7 @@ impl RunningEmulator {
         &self.base_url
     }
 
+    /// Returns the socket address of the cloud API.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -231,6 +232,7 @@ impl RunningEmulator {
         self.app.seed(&request)
     }
 
+    /// Returns every user of every account.
     pub fn users(&self) -> Vec<User> {
         self.app.world().users.values().cloned().collect()
     }
@@ -266,10 +268,12 @@ impl RunningEmulator {
         self.app.faults().add(rule)
     }
 
+    /// Returns the active fault rules.
     pub fn faults(&self) -> Vec<FaultRule> {
         self.app.faults().rules()
     }
 
+    /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.app.faults().clear();
     }

@@ -78,6 +78,7 @@ impl KeyStatus {
         }
     }
 
+    /// Parses the wire form, `active` or `inactive`.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "active" => Some(KeyStatus::Active),
@@ -102,6 +103,7 @@ pub struct AccessKey {
     pub last_used: Option<Timestamp>,
     /// Bad signatures in a row since the last good one.
     pub consecutive_failures: u32,
+    /// End of the lockout that [`crate::verify::MAX_CONSECUTIVE_FAILURES`] bad signatures start.
     pub locked_until: Option<Timestamp>,
 }
 
@@ -159,14 +161,17 @@ pub enum CreateKeyError {
 }
 
 impl World {
+    /// Finds an account by domain ID.
     pub fn account(&self, domain_id: &str) -> Option<&Account> {
         self.accounts.get(domain_id)
     }
 
+    /// Finds a user by ID.
     pub fn user(&self, user_id: &str) -> Option<&User> {
         self.users.get(user_id)
     }
 
+    /// Finds an access key by its ID.
     pub fn key(&self, access_key_id: &str) -> Option<&AccessKey> {
         self.keys.get(access_key_id)
     }
