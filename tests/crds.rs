@@ -34,9 +34,9 @@ fn crds_dir_matches_types() {
                 .position(|(disk, types)| disk != types)
                 .unwrap_or_else(|| on_disk.lines().count().min(generated.lines().count()));
             panic!(
-                "crds/{file} is out of date with the Rust types (first difference at line {}); \
-                 regenerate it with `akguard crds`, for example \
-                 `AKGUARD_UPDATE_CRDS=1 cargo test -p akguard --test crds`, and commit the result",
+                "crds/{file} is out of date with the Rust types (first difference at line {}). \
+                 Regenerate crds/ with `AKGUARD_UPDATE_CRDS=1 cargo test -p akguard --test crds` \
+                 (the same YAML that `akguard crds` prints, one file per CRD) and commit it",
                 first_difference + 1
             );
         }

@@ -21,7 +21,8 @@ pub const ACCESS_KEY_ID_PATTERN: &str = "^[A-Z0-9]{10,64}$";
 /// Longest audit window: Cloud Trace Service keeps traces queryable for 7 days.
 pub const MAX_AUDIT_WINDOW: &str = "7d";
 
-/// Reports that an access key leaked and runs Huawei Cloud's leak-handling playbook on it.
+/// Specification of a leak response: the leaked access key ID, where it was found, and how
+/// far the operator may go in Huawei Cloud's leak-handling playbook.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "akguard.io",

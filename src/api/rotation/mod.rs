@@ -27,9 +27,9 @@ pub const MAX_WORKLOAD_REFS: usize = 64;
 /// Most HTTP checks one resource may list.
 pub const MAX_HTTP_CHECKS: usize = 16;
 
-/// Rotates one IAM user's access key (AK/SK) in the Secrets listed in `targets`, restarts
-/// the workloads that read them, verifies the workloads on the new key, then disables and
-/// deletes the old key.
+/// Specification of the rotation of one IAM user's access key (AK/SK). On each rotation the
+/// operator writes a new key into the Secrets in `targets`, restarts the workloads that read
+/// them, verifies the workloads on the new key, then disables and deletes the old key.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "akguard.io",
