@@ -298,10 +298,13 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
                 None => "no rotation in flight and no schedule; change spec.schedule.rotationRequest to rotate".to_string(),
             };
             run.condition(conditions::ROTATING, false, "Idle", message);
-            mark_ready(run, settings).await?;
+            let ready = mark_ready(run, settings).await?;
+            // Until the consumers are healthy, look again soon: nothing else wakes this
+            // resource when a workload's rollout moves.
+            let resync = if ready { IDLE_RESYNC } else { run.ctx.step_poll };
             let wait = until
-                .map(|until| cap_wait(until.duration_since(run.now), IDLE_RESYNC))
-                .unwrap_or(IDLE_RESYNC);
+                .map(|until| cap_wait(until.duration_since(run.now), resync))
+                .unwrap_or(resync);
             Ok(Action::requeue(wait))
         }
         TriggerDecision::HeldByWindow { opens } => {
@@ -312,8 +315,9 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
                 reasons::WAITING_FOR_MAINTENANCE_WINDOW,
                 format!("a scheduled rotation is due; it starts when the maintenance window opens at {opens}"),
             );
-            mark_ready(run, settings).await?;
-            Ok(Action::requeue(cap_wait(opens.duration_since(run.now), IDLE_RESYNC)))
+            let ready = mark_ready(run, settings).await?;
+            let resync = if ready { IDLE_RESYNC } else { run.ctx.step_poll };
+            Ok(Action::requeue(cap_wait(opens.duration_since(run.now), resync)))
         }
         TriggerDecision::Suspended { trigger } => {
             run.phase(RotationPhase::Suspended);
@@ -487,8 +491,9 @@ fn start(run: &mut Run<'_>, trigger: Trigger, kind: RotationTrigger, incident: O
     );
 }
 
-/// Sets `Ready` from the targets and the consumers' health: reads only.
-async fn mark_ready(run: &mut Run<'_>, settings: &Settings) -> Result<(), ReconcileError> {
+/// Sets `Ready` from the targets and the consumers' health: reads only. Returns whether
+/// the resource is ready.
+async fn mark_ready(run: &mut Run<'_>, settings: &Settings) -> Result<bool, ReconcileError> {
     let current = run.status.current_access_key_id.clone().unwrap_or_default();
     let mut out_of_sync = Vec::new();
     for target in &settings.targets {
@@ -535,7 +540,7 @@ async fn mark_ready(run: &mut Run<'_>, settings: &Settings) -> Result<(), Reconc
             format!("access key {current} is in every target Secret and every consumer is healthy"),
         );
     }
-    Ok(())
+    Ok(out_of_sync.is_empty() && unhealthy.is_empty())
 }
 
 fn update_schedule_metrics(run: &Run<'_>, due: Option<jiff::Timestamp>) {

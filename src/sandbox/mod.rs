@@ -1,0 +1,3 @@
+//! `akguard sandbox` and the local world it runs in.
+
+pub mod world;
