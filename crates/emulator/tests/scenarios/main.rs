@@ -6,5 +6,6 @@ mod cli;
 mod faults;
 mod identity;
 mod keys;
+mod logs;
 mod support;
 mod traces;
