@@ -12,7 +12,7 @@ Environment (all required):
   AKGUARD_AK, AKGUARD_SK key of a user that has exactly one key and may manage its own
   AKGUARD_USER_ID, AKGUARD_USER_NAME      that user
   AKGUARD_DOMAIN_ID, AKGUARD_DOMAIN_NAME  its account
-  AKGUARD_PROJECT_ID     project of AKGUARD_REGION, the region that holds IAM traces
+  AKGUARD_PROJECT_ID     project of AKGUARD_REGION, the region that stores IAM traces
   AKGUARD_REGION
   AKGUARD_OTHER_USER_ID  another user of the account whose keys the first may not manage
 

@@ -39,7 +39,7 @@ async fn logs_contain_no_secret_keys() {
         .with_writer(capture.clone())
         .finish();
     // The test runtime runs every emulator task on this thread, so a thread-local
-    // subscriber sees all of their events.
+    // subscriber receives all of their events.
     let _guard = tracing::subscriber::set_default(subscriber);
     let w = world().await;
     let app = w.credentials("app");
