@@ -229,6 +229,20 @@ fn schema_map_lists_require_their_keys() {
 }
 
 #[test]
+fn schema_set_lists_hold_scalars() {
+    let found = violations(|node| {
+        if node.get("x-kubernetes-list-type")?.as_str()? != "set" {
+            return None;
+        }
+        let item_type = node["items"]["type"].as_str().unwrap_or_default();
+        (!matches!(item_type, "string" | "integer" | "number" | "boolean"))
+            .then(|| format!("set of {item_type:?} items"))
+    });
+
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
 fn schema_defaults_match_their_types() {
     fn matches(schema: &serde_json::Map<String, Value>, value: &Value) -> Result<(), String> {
         let type_ = schema.get("type").and_then(Value::as_str).unwrap_or_default();

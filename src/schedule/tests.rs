@@ -158,6 +158,7 @@ fn cron_invalid_expressions() {
         ("61 * * * *", "not a valid cron"),
         ("0 0 30 2 *", "never matches"),
         ("every day", "2 fields"),
+        ("@reboot", "not a valid cron"),
     ];
     for (expression, why) in cases {
         let error = parse_cron("spec.schedule.cron", expression).unwrap_err();
