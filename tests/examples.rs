@@ -178,3 +178,87 @@ fn examples_cover_documented_cases() {
     );
     assert!(!leaks().is_empty(), "no LeakIncident example");
 }
+
+/// Returns the problems of `value` against `schema`: unknown fields (which the API server
+/// would prune without a word), missing required fields, wrong types and values outside an
+/// enum. Patterns are left to `validation`, which applies the same rules.
+fn schema_problems(path: &str, schema: &Value, value: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let type_ = schema["type"].as_str().unwrap_or_default();
+    let type_ok = match (type_, value) {
+        ("string", Value::String(_)) | ("boolean", Value::Bool(_)) => true,
+        ("integer", Value::Number(number)) => number.is_i64(),
+        ("array", Value::Array(_)) | ("object", Value::Object(_)) => true,
+        _ => false,
+    };
+    if !type_ok {
+        problems.push(format!("{path}: {value} is not a {type_}"));
+        return problems;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        problems.push(format!("{path}: {value} is not one of {allowed:?}"));
+    }
+
+    match value {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                problems.extend(schema_problems(&format!("{path}[{index}]"), &schema["items"], item));
+            }
+        }
+        Value::Object(fields) => {
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let name = required.as_str().unwrap();
+                if !fields.contains_key(name) {
+                    problems.push(format!("{path}.{name}: required but missing"));
+                }
+            }
+            for (name, field) in fields {
+                match schema["properties"].get(name) {
+                    Some(property) => {
+                        problems.extend(schema_problems(&format!("{path}.{name}"), property, field));
+                    }
+                    None => problems.push(format!("{path}.{name}: unknown field")),
+                }
+            }
+        }
+        _ => {}
+    }
+    problems
+}
+
+#[test]
+fn examples_match_crd_schemas() {
+    let schemas: Vec<(String, Value)> = akguard::api::crds()
+        .into_iter()
+        .map(|crd| {
+            let kind = crd.spec.names.kind.clone();
+            let crd = serde_json::to_value(crd).unwrap();
+            (kind, crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone())
+        })
+        .collect();
+
+    for document in documents() {
+        let Some((_, schema)) = schemas.iter().find(|(kind, _)| kind == document.kind()) else {
+            continue;
+        };
+        let problems = schema_problems("", &schema["properties"]["spec"], &document.value["spec"]);
+
+        assert!(problems.is_empty(), "{}: {problems:?}", document.file);
+    }
+}
+
+#[test]
+fn schema_check_finds_unknown_field() {
+    // The check above must be able to fail: a misspelled field is reported.
+    let crd = serde_json::to_value(akguard::api::crds().remove(0)).unwrap();
+    let spec_schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let spec = serde_json::json!({
+        "provider": {"region": "cn-north-4"},
+        "targets": [{"name": "app"}],
+        "schedule": {"intervall": "90d"},
+    });
+
+    assert_eq!(schema_problems("", spec_schema, &spec), vec![".schedule.intervall: unknown field"]);
+}
