@@ -142,6 +142,21 @@ class Checker:
                     if rule.get("resourceNames") != ["paas.longaksk"] or rule.get("verbs") != ["get"]:
                         self.fail("the CCE OBS Secret Role grants more than get on kube-system/paas.longaksk")
 
+    def check_cluster_wide_reads_only(self):
+        """Without watch.allNamespaces, whatever is bound cluster-wide must be read-only."""
+        if self.values["watch"]["allNamespaces"]:
+            return
+        cluster_roles = {item["metadata"]["name"]: item for item in self.of_kind("ClusterRole")}
+        for binding in self.of_kind("ClusterRoleBinding"):
+            role = cluster_roles.get(binding["roleRef"]["name"], {})
+            for rule in role.get("rules", []):
+                writes = set(rule.get("verbs", [])) - {"get", "list", "watch"}
+                if writes:
+                    self.fail(
+                        f'ClusterRoleBinding/{binding["metadata"]["name"]} grants {sorted(writes)} on '
+                        f'{rule.get("resources")} cluster-wide while watch.allNamespaces is false'
+                    )
+
     def check_bindings(self):
         service_account = [
             {"kind": "ServiceAccount", "name": item["metadata"]["name"], "namespace": self.release_namespace}
@@ -252,6 +267,7 @@ class Checker:
         self.check_no_wildcards()
         self.check_secret_access()
         self.check_bindings()
+        self.check_cluster_wide_reads_only()
         self.check_leases()
         self.check_deployment()
         self.check_prometheus_rule()
