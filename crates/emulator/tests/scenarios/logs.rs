@@ -1,7 +1,7 @@
 //! Emulator logs never contain a secret key.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use akguard_hwcloud::{Credentials, SecretKey};
 use serde_json::json;
@@ -31,16 +31,24 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
+/// Installs one global subscriber at trace level for this test binary. A thread-local
+/// subscriber misses events when other test threads cache a callsite's interest first.
+fn global_capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(capture.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other test installs a global subscriber");
+        capture
+    })
+}
+
 #[tokio::test]
 async fn logs_contain_no_secret_keys() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .finish();
-    // The test runtime runs every emulator task on this thread, so a thread-local
-    // subscriber receives all of their events.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = global_capture();
     let w = world().await;
     let app = w.credentials("app");
     let created = w.create_key(&app, &w.user_id("app"), "").await;
