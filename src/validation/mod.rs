@@ -69,6 +69,7 @@ pub enum FieldReason {
     InvalidAuditWindow,
     InvalidCostThreshold,
     InvalidEvidence,
+    InvalidRestartMethod,
     TooManyItems,
 }
 
@@ -97,6 +98,7 @@ impl FieldReason {
             FieldReason::InvalidAuditWindow => "InvalidAuditWindow",
             FieldReason::InvalidCostThreshold => "InvalidCostThreshold",
             FieldReason::InvalidEvidence => "InvalidEvidence",
+            FieldReason::InvalidRestartMethod => "InvalidRestartMethod",
             FieldReason::TooManyItems => "TooManyItems",
         }
     }

@@ -6,7 +6,7 @@ use super::provider::{UrlUse, check_credentials_ref, check_endpoints, check_regi
 use super::{FieldError, FieldReason, check_data_key, check_object_name, quote};
 use crate::api::rotation::{
     AccessKeyRotationSpec, HttpCheck, MAX_HTTP_CHECKS, MAX_TARGETS, MAX_WORKLOAD_REFS,
-    RetirementSpec, SecretTarget, VerificationSpec, WorkloadsSpec,
+    RestartMethod, RetirementSpec, SecretFormat, SecretTarget, VerificationSpec, WorkloadsSpec,
 };
 use crate::api::template;
 use crate::schedule::{RotationSchedule, parse_duration, parse_positive_duration};
@@ -36,8 +36,8 @@ pub fn validate_rotation(spec: &AccessKeyRotationSpec) -> Vec<FieldError> {
     }
 
     if let Some(user_id) = &spec.user_id {
-        let valid = !user_id.is_empty()
-            && user_id.len() <= 64
+        let valid = user_id.len() <= 64
+            && user_id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             && user_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid {
             errors.push(FieldError::new(
@@ -54,6 +54,7 @@ pub fn validate_rotation(spec: &AccessKeyRotationSpec) -> Vec<FieldError> {
 
     check_targets(&spec.targets, &mut errors);
     check_workloads(&spec.workloads, &mut errors);
+    check_obs_restart(spec, &mut errors);
     check_verification(&spec.verification, &mut errors);
     check_retirement(&spec.retirement, &mut errors);
 
@@ -196,6 +197,32 @@ fn check_workloads(workloads: &WorkloadsSpec, errors: &mut Vec<FieldError>) {
             ));
         }
     }
+}
+
+/// Rejects `restartMethod: none` when a target is an Everest OBS Secret. An OBS volume reads
+/// its key only when it is mounted, so pods that mount one keep using the old key until
+/// they restart, and disabling the old key would break them.
+fn check_obs_restart(spec: &AccessKeyRotationSpec, errors: &mut Vec<FieldError>) {
+    if spec.workloads.restart_method != RestartMethod::None {
+        return;
+    }
+    let Some(index) = spec
+        .targets
+        .iter()
+        .position(|target| target.format == SecretFormat::EverestObs)
+    else {
+        return;
+    };
+    errors.push(FieldError::new(
+        "spec.workloads.restartMethod",
+        FieldReason::InvalidRestartMethod,
+        format!(
+            "spec.targets[{index}] is an Everest OBS Secret. OBS volumes read their key only \
+             when they are mounted, so their pods must restart before the old key is disabled. \
+             Set restartMethod to annotation, and set restartMethod: none only on single \
+             workloads in spec.workloads.refs"
+        ),
+    ));
 }
 
 fn check_verification(verification: &VerificationSpec, errors: &mut Vec<FieldError>) {

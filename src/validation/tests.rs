@@ -145,6 +145,16 @@ fn rotation_invalid_fields_table() {
         ),
         ("user ID with spaces", |s| s.user_id = Some("user 1".into()), "spec.userId", FieldReason::InvalidUserId),
         ("user ID empty", |s| s.user_id = Some(String::new()), "spec.userId", FieldReason::InvalidUserId),
+        ("user ID leading hyphen", |s| s.user_id = Some("-abc".into()), "spec.userId", FieldReason::InvalidUserId),
+        (
+            "OBS target without restarts",
+            |s| {
+                s.targets[0].format = SecretFormat::EverestObs;
+                s.workloads.restart_method = RestartMethod::None;
+            },
+            "spec.workloads.restartMethod",
+            FieldReason::InvalidRestartMethod,
+        ),
         ("no targets", |s| s.targets.clear(), "spec.targets", FieldReason::MissingTarget),
         (
             "too many targets",
