@@ -157,3 +157,14 @@ async fn system_clock_cannot_advance() {
     assert_eq!(response.status().as_u16(), 409);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn cloud_port_serves_no_admin() {
+    let w = admin_world().await;
+    let url = format!("{}/admin/keys", w.emulator.base_url());
+
+    let response = w.http.get(url).send().await.unwrap();
+
+    assert_ne!(w.emulator.admin_url(), Some(w.emulator.base_url()));
+    assert_eq!(response.status().as_u16(), 404);
+}
