@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the Argo CD health check for AccessKeyRotation on each sample object listed in
 # health_test.yaml with lua5.1 and fails when a status or message differs from the expected one.
+# First checks that every sample is valid against the CRD the chart ships.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 check="$here/../../charts/akguard/argocd/health.lua"
+crd="$here/../../charts/akguard/crds/accesskeyrotations.akguard.io.yaml"
 
 if ! command -v lua5.1 >/dev/null; then
   echo "error: lua5.1 not found; run scripts/install-tools.sh (or apt-get install lua5.1)" >&2
@@ -23,6 +25,11 @@ with open(sys.argv[1], encoding="utf-8") as source:
         expected = case["healthStatus"]
         print("\t".join([case["inputPath"], expected["status"], expected.get("message", "")]))
 PY
+
+if ! python3 "$here/check_samples.py" "$crd" "$here"/testdata/*.yaml; then
+  echo "error: the sample objects above do not match $crd; fix them in tests/argocd/testdata" >&2
+  exit 1
+fi
 
 passed=0
 failed=0
