@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::api::common::without_type_description;
 use crate::api::rotation::WorkloadKind;
 
-/// Maximum number of entries in `status.actions`. The log is append-only, so a reconciler
-/// that reaches the limit records one last entry saying so and stops appending.
+/// Maximum number of entries in `status.actions`. The log is append-only, so
+/// [`LeakIncidentStatus::push_action`] ends it with an `ActionLogFull` entry at the limit.
 pub const ACTION_LOG_LIMIT: usize = 256;
 /// Maximum number of API calls listed in `status.findings.apiCalls`. `apiCallCount` counts
 /// all of them.
@@ -74,6 +74,33 @@ pub struct LeakIncidentStatus {
         "x-kubernetes-list-map-keys" = ["type"]
     ))]
     pub conditions: Vec<Condition>,
+}
+
+impl LeakIncidentStatus {
+    /// Appends `record` to the action log and returns whether it was recorded. The entry that
+    /// would take the last free slot becomes an `ActionLogFull` marker instead, and later
+    /// records are dropped, so the log never passes `ACTION_LOG_LIMIT` and shows where it
+    /// stopped. Events still carry every action.
+    pub fn push_action(&mut self, record: ActionRecord) -> bool {
+        let used = self.actions.len();
+        if used + 1 < ACTION_LOG_LIMIT {
+            self.actions.push(record);
+            return true;
+        }
+        if used + 1 == ACTION_LOG_LIMIT {
+            self.actions.push(ActionRecord {
+                time: record.time,
+                action: "ActionLogFull".to_string(),
+                target: record.target,
+                result: ActionResult::Skipped,
+                message: Some(format!(
+                    "the action log reached {ACTION_LOG_LIMIT} entries; later actions are \
+                     recorded only as Events"
+                )),
+            });
+        }
+        false
+    }
 }
 
 /// Summary of a leak response's progress.
@@ -367,4 +394,49 @@ pub struct Recommendation {
     pub reason: String,
     /// Step to take, for a person.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+
+    fn record(action: &str) -> ActionRecord {
+        ActionRecord {
+            time: Time(Timestamp::UNIX_EPOCH),
+            action: action.to_string(),
+            target: "P83EVBZJMXCYTMUII6IS".to_string(),
+            result: ActionResult::Succeeded,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn push_action_appends_in_order() {
+        let mut status = LeakIncidentStatus::default();
+
+        assert!(status.push_action(record("DisableKey")));
+        assert!(status.push_action(record("DeleteKey")));
+
+        assert_eq!(status.actions[0].action, "DisableKey");
+        assert_eq!(status.actions[1].action, "DeleteKey");
+    }
+
+    #[test]
+    fn push_action_stops_at_limit_with_marker() {
+        let mut status = LeakIncidentStatus::default();
+        for _ in 0..ACTION_LOG_LIMIT - 1 {
+            status.push_action(record("AuditCall"));
+        }
+
+        let last_recorded = status.push_action(record("DisableKey"));
+        let after_full = status.push_action(record("DeleteKey"));
+
+        assert!(!last_recorded);
+        assert!(!after_full);
+        assert_eq!(status.actions.len(), ACTION_LOG_LIMIT);
+        assert_eq!(status.actions[ACTION_LOG_LIMIT - 1].action, "ActionLogFull");
+        assert_eq!(status.actions[ACTION_LOG_LIMIT - 1].result, ActionResult::Skipped);
+    }
 }

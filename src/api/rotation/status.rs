@@ -322,3 +322,36 @@ pub struct DryRunPlan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blockers: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+
+    fn record(id: &str) -> RotationRecord {
+        RotationRecord {
+            id: id.to_string(),
+            trigger: RotationTrigger::Schedule,
+            result: RotationResult::Succeeded,
+            start_time: Time(Timestamp::UNIX_EPOCH),
+            completion_time: Time(Timestamp::UNIX_EPOCH),
+            old_access_key_id: None,
+            new_access_key_id: None,
+            attempts: 1,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn push_history_newest_first_and_bounded() {
+        let mut status = AccessKeyRotationStatus::default();
+        for index in 0..HISTORY_LIMIT + 3 {
+            status.push_history(record(&format!("r{index}")));
+        }
+
+        assert_eq!(status.history.len(), HISTORY_LIMIT);
+        assert_eq!(status.history[0].id, format!("r{}", HISTORY_LIMIT + 2));
+        assert_eq!(status.history[HISTORY_LIMIT - 1].id, "r3");
+    }
+}
