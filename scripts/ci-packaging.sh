@@ -12,7 +12,8 @@
 #                       each metric name the alerts read appears in the operator's source
 #       hadolint        the Dockerfile passes hadolint
 #       static-binary   builds the binary the Dockerfile builds and runs --version in an empty root
-#       argocd          the Argo CD health check returns the expected status on sample objects
+#       argocd          the Argo CD health check returns the expected status on sample objects;
+#                       docs/gitops.md shows that check unchanged and valid AccessKeyRotations
 #   scripts/ci-packaging.sh apply-to-api-server KUBECTL_FLAG...
 #       renders the chart for each values file and applies it with kubectl to the API server
 #       the flags select (for example --server=http://127.0.0.1:PORT); not part of the default run
@@ -259,6 +260,21 @@ step_argocd() {
     error "the health check returned unexpected results above; fix $chart/argocd/health.lua or tests/argocd/health_test.yaml"
     return 1
   fi
+  # The AccessKeyRotation examples in docs/gitops.md must be valid against the shipped CRD.
+  python3 - docs/gitops.md "$work/doc-example" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+blocks = [b for b in re.findall(r"^```yaml\n(.*?)^```$", text, re.S | re.M) if "kind: AccessKeyRotation" in b]
+for index, block in enumerate(blocks):
+    with open(f"{sys.argv[2]}-{index}.yaml", "w", encoding="utf-8") as out:
+        out.write(block)
+PY
+  if ls "$work"/doc-example-*.yaml >/dev/null 2>&1 \
+    && ! python3 tests/argocd/check_samples.py "$chart/crds/accesskeyrotations.akguard.io.yaml" "$work"/doc-example-*.yaml; then
+    error "an AccessKeyRotation example in docs/gitops.md does not match the CRD (see above); fix the example"
+    return 1
+  fi
+
   # docs/gitops.md shows the check in its only lua code block, for readers to copy.
   sed -n '/^```lua$/,/^```$/{/^```/d;p}' docs/gitops.md >"$work/health-in-docs.lua"
   if ! cmp -s "$work/health-in-docs.lua" "$chart/argocd/health.lua"; then
