@@ -96,7 +96,14 @@ render_chart() {
 
 step_chart() {
   heading "helm lint --strict, helm template and manifest checks for each values file"
-  local status=0 values_file name
+  local status=0 values_file name app_version crate_version
+  # The image tag defaults to appVersion, so it must name the version the Dockerfile builds.
+  app_version=$(sed -n 's/^appVersion: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$chart/Chart.yaml")
+  crate_version=$(sed -n '/^\[package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+  if [ "$app_version" != "$crate_version" ]; then
+    error "$chart/Chart.yaml has appVersion '$app_version' but Cargo.toml has version '$crate_version'; make them equal"
+    status=1
+  fi
   for values_file in "" "$chart"/ci/*-values.yaml; do
     name=$(basename "${values_file:-default}" .yaml)
     if ! helm lint --strict "$chart" --namespace "$release_namespace" \
