@@ -58,3 +58,31 @@ async fn wait_for_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let cli = Cli::try_parse_from(["kubesim"]).unwrap();
+        assert_eq!(cli.sim.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+        assert_eq!(cli.sim.kubeconfig, None);
+        assert_eq!(cli.sim.watch_history, SimConfig::default().watch_history);
+    }
+
+    #[test]
+    fn flags_set_address_and_kubeconfig() {
+        let cli = Cli::try_parse_from(["kubesim", "--listen", "127.0.0.1:6443", "--kubeconfig", "/tmp/kc", "--watch-history", "50"]).unwrap();
+        assert_eq!(cli.sim.listen.port(), 6443);
+        assert_eq!(cli.sim.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+        assert_eq!(cli.sim.watch_history, 50);
+    }
+}
