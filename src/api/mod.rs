@@ -21,12 +21,13 @@ pub const GROUP: &str = "akguard.io";
 /// API version of both custom resources.
 pub const VERSION: &str = "v1alpha1";
 
-/// Every CustomResourceDefinition of the operator, in a fixed order.
+/// Builds every CustomResourceDefinition of the operator, in a fixed order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![AccessKeyRotation::crd(), LeakIncident::crd()]
 }
 
-/// Each CustomResourceDefinition as `(file name, YAML document)`, the layout of `crds/`.
+/// Renders each CustomResourceDefinition as `(file name, YAML document)`, the layout of
+/// `crds/`.
 pub fn crd_files() -> Vec<(String, String)> {
     crds()
         .iter()
@@ -37,8 +38,8 @@ pub fn crd_files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every CustomResourceDefinition as one multi-document YAML stream, as `akguard crds`
-/// prints it.
+/// Renders every CustomResourceDefinition as one multi-document YAML stream, as
+/// `akguard crds` prints it.
 pub fn crds_yaml() -> String {
     crd_files()
         .into_iter()

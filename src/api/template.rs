@@ -1,7 +1,7 @@
 //! Templates of rendered data keys (`spec.targets[].extraKeys[].template`).
 //!
 //! A placeholder is `{{name}}`, with optional spaces inside the braces. The names are
-//! `accessKeyId`, `secretAccessKey`, `region` and `userId`; any other name, and a `{{`
+//! `accessKeyId`, `secretAccessKey`, `region` and `userId`. Any other name, and a `{{`
 //! without its `}}`, is an error, so a typo fails validation instead of reaching a
 //! workload as literal text.
 
@@ -31,7 +31,7 @@ impl fmt::Debug for TemplateValues<'_> {
     }
 }
 
-/// Why a template is invalid. It never contains a rendered value.
+/// Error in a template. It never contains a rendered value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateError {
     /// `{{` at this byte offset has no closing `}}`.

@@ -12,8 +12,8 @@ pub const MAX_DURATION_DAYS: i64 = 36_500;
 
 /// Parses a duration string into a non-negative duration.
 ///
-/// The grammar is one or more `<integer><unit>` terms with the units `d` (24 hours, whatever
-/// the daylight saving time rules of any time zone say), `h`, `m` and `s`, each at most once
+/// The grammar is one or more `<integer><unit>` terms with the units `d` (24 hours,
+/// regardless of daylight saving time), `h`, `m` and `s`, each at most once
 /// and largest first: `90d`, `1d12h`, `1h30m`, `0s`. Errors name `field` and say how to
 /// write the value.
 pub fn parse_duration(field: &str, value: &str) -> Result<SignedDuration, FieldError> {

@@ -158,7 +158,7 @@ pub fn next_due(cadence: &Cadence, since: Timestamp) -> Option<Timestamp> {
 ///
 /// Requested, emergency and bootstrap rotations start at once, regardless of the schedule
 /// and the window. A routine (`Schedule`) rotation starts once `due` has passed and the
-/// maintenance window, if any, is open at `now`; a due time that passed while the window was
+/// maintenance window, if any, is open at `now`. A due time that passed while the window was
 /// closed waits for the next opening instead of starting late outside it.
 pub fn decide_start(
     trigger: RotationTrigger,

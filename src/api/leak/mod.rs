@@ -18,7 +18,7 @@ use super::common::{
 /// Schema pattern of an access key ID: upper-case letters and digits (IAM issues 20).
 pub const ACCESS_KEY_ID_PATTERN: &str = "^[A-Z0-9]{10,64}$";
 
-/// Longest audit window: Cloud Trace Service keeps traces queryable for 7 days.
+/// Maximum audit window: Cloud Trace Service keeps traces queryable for 7 days.
 pub const MAX_AUDIT_WINDOW: &str = "7d";
 
 /// Specification of a leak response: the leaked access key ID, where it was found, and how
@@ -57,7 +57,7 @@ pub struct LeakIncidentSpec {
     /// key itself is never used to act.
     pub provider: LeakProviderSpec,
 
-    /// Where the key was found.
+    /// Place where the key was found.
     #[serde(default)]
     pub source: LeakSource,
 
@@ -70,9 +70,9 @@ pub struct LeakIncidentSpec {
     #[schemars(length(max = 32))]
     pub evidence: Vec<EvidenceRef>,
 
-    /// `automatic` (default) runs every step of the playbook; `approvalRequired` triages,
-    /// audits and plans, then stops before any step that changes the key or its permissions
-    /// until `approved` is set.
+    /// Response mode. `automatic` (default) runs every step of the playbook.
+    /// `approvalRequired` triages, audits and plans, then stops before any step that changes
+    /// the key or its permissions until `approved` is set.
     #[serde(default)]
     pub mode: ResponseMode,
 
@@ -133,7 +133,7 @@ pub struct LeakProviderSpec {
     pub credentials_secret_ref: CredentialsSecretRef,
 }
 
-/// Where a leaked key was found.
+/// Place where a leaked key was found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeakSource {
@@ -167,11 +167,11 @@ pub enum LeakSourceType {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EvidenceRef {
-    /// What the evidence is, such as `commit that added the key`.
+    /// Description of the evidence, such as `commit that added the key`.
     #[schemars(length(min = 1, max = 1024))]
     pub description: String,
 
-    /// Where to see it, such as a URL.
+    /// Location of the evidence, such as a URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 2048))]
     pub url: Option<String>,
@@ -215,7 +215,7 @@ fn all_high_risk_groups() -> Vec<HighRiskActionGroup> {
     HighRiskActionGroup::ALL.to_vec()
 }
 
-/// Groups of high-risk actions that Huawei Cloud's leak-handling guidance says to deny.
+/// Groups of high-risk actions that Huawei Cloud's leak-handling guidance recommends denying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum HighRiskActionGroup {

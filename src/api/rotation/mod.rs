@@ -65,8 +65,8 @@ pub struct AccessKeyRotationSpec {
     pub provider: ProviderSpec,
 
     /// ID of the IAM user whose key is rotated (32 hex digits). Optional when the primary
-    /// target Secret already contains a key, whose owner is then looked up; required to create
-    /// the first key of a user that has none.
+    /// target Secret already contains a key, because the key's owner is then looked up.
+    /// Required to create the first key of a user that has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9][-A-Za-z0-9]{0,63}$"))]
     pub user_id: Option<String>,
