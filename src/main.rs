@@ -25,6 +25,9 @@ enum Command {
     Crds,
     /// Runs a local Huawei Cloud (IAM, CTS) that speaks the real wire protocol.
     Emulator(akguard_emulator::cli::EmulatorArgs),
+    /// Shows the whole product on this machine: emulator, Kubernetes API simulator and the
+    /// operator, a requested rotation and an emergency rotation for a leaked key.
+    Sandbox(akguard::sandbox::command::SandboxArgs),
     #[command(flatten)]
     Plugin(PluginCommand),
 }
@@ -75,6 +78,11 @@ fn main() -> anyhow::Result<()> {
         Command::Emulator(args) => runtime()?
             .block_on(akguard_emulator::cli::run(args))
             .map_err(|error| anyhow::anyhow!("{error}")),
+        Command::Sandbox(args) => {
+            // Operator logs would bury the timeline; warnings and errors still show.
+            telemetry::init(akguard::runtime::config::LogFormat::Text, "warn")?;
+            runtime()?.block_on(akguard::sandbox::command::run(args))
+        }
         Command::Plugin(command) => runtime()?.block_on(plugin::run(command)),
     }
 }

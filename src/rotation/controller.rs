@@ -10,12 +10,14 @@ use akguard_hwcloud::SharedClock;
 use futures::StreamExt;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::cloud::CloudClients;
 use super::context::Context;
 use super::reconcile::{error_policy, reconcile};
+use crate::api::leak::LeakIncident;
 use crate::api::rotation::AccessKeyRotation;
 use crate::runtime::health::Readiness;
 use crate::runtime::metrics::Metrics;
@@ -47,10 +49,31 @@ pub async fn run(
         [single] => Api::namespaced(client.clone(), single),
         _ => Api::all(client.clone()),
     };
-    let controller = Controller::new(api, watcher::Config::default().any_semantic())
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let store = controller.store();
+
+    // A LeakIncident wakes the rotation that holds the leaked key, for an emergency rotation.
+    let incidents: Api<LeakIncident> = match settings.namespaces.as_slice() {
+        [single] => Api::namespaced(client.clone(), single),
+        _ => Api::all(client.clone()),
+    };
+    let incident_store = store.clone();
+    let controller = controller
+        .watches(incidents, watcher::Config::default().any_semantic(), move |incident| {
+            let namespace = incident.namespace();
+            incident_store
+                .state()
+                .into_iter()
+                .filter(|rotation| rotation.namespace() == namespace)
+                .filter(|rotation| {
+                    rotation.status.as_ref().and_then(|s| s.current_access_key_id.as_deref())
+                        == Some(incident.spec.access_key_id.as_str())
+                })
+                .map(|rotation| ObjectRef::from_obj(&*rotation))
+                .collect::<Vec<_>>()
+        })
         .with_config(Config::default().concurrency(settings.concurrency))
         .graceful_shutdown_on(shutdown);
-    let store = controller.store();
 
     let reporter = Reporter {
         controller: "akguard".into(),

@@ -246,6 +246,18 @@ fn truncate(text: &str, limit: usize) -> String {
     format!("{}…", &text[..end])
 }
 
+/// `now` rounded up to a whole second. Status times have one-second precision while IAM
+/// reports microseconds, so a switch or disable time is recorded rounded up: a use of the
+/// old key in the same second before the switch then does not count as a use after it.
+pub fn status_time(now: Timestamp) -> Time {
+    let truncated = Timestamp::from_second(now.as_second()).unwrap_or(now);
+    if truncated == now {
+        Time(now)
+    } else {
+        Time(truncated + SignedDuration::from_secs(1))
+    }
+}
+
 /// Caps a wait at the poll interval and keeps it at least 50 ms.
 pub fn cap_wait(remaining: SignedDuration, poll: Duration) -> Duration {
     let remaining = remaining.unsigned_abs().min(poll);

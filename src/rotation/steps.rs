@@ -269,7 +269,7 @@ async fn write_secrets(run: &mut Run<'_>, settings: &Settings, rotation: &InFlig
         }
         write_target(&run.secrets, target, &material).await?;
     }
-    rotation_mut(run).switch_time = Some(Time(run.now));
+    rotation_mut(run).switch_time = Some(super::run::status_time(run.now));
     let names: Vec<&str> = settings.targets.iter().map(|t| t.secret_name.as_str()).collect();
     run.move_to(
         RotationStep::RestartingWorkloads,
@@ -494,7 +494,7 @@ async fn disable_old(run: &mut Run<'_>, settings: &Settings, _rotation: &InFligh
             .await
             .map_err(ReconcileError::cloud("UpdatePermanentAccessKey"))?;
     }
-    rotation_mut(run).disable_time = Some(Time(run.now));
+    rotation_mut(run).disable_time = Some(super::run::status_time(run.now));
     run.move_to(RotationStep::Soaking, format!("disabled access key {}", key.access_key_id));
     Ok(run.next_now())
 }
