@@ -555,3 +555,71 @@ impl Weekday {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal_spec() -> AccessKeyRotationSpec {
+        serde_json::from_value(serde_json::json!({
+            "provider": {"region": "cn-north-4"},
+            "targets": [{"name": "app-credentials"}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn minimal_spec_gets_documented_defaults() {
+        let spec = minimal_spec();
+
+        assert!(spec.workloads.discover);
+        assert_eq!(spec.workloads.restart_method, RestartMethod::Annotation);
+        assert_eq!(spec.verification.rollout_timeout.as_str(), "15m");
+        assert_eq!(spec.verification.new_key_use_timeout.as_str(), "1h");
+        assert_eq!(spec.retirement.idle_window.as_str(), "1h");
+        assert_eq!(spec.retirement.disabled_soak.as_str(), "7d");
+        assert!(spec.retirement.delete_old_key);
+        assert_eq!(spec.retirement.on_key_quota_full, KeyQuotaPolicy::Wait);
+        assert_eq!(spec.schedule.time_zone, "UTC");
+        assert_eq!(spec.schedule.interval, None);
+        assert!(!spec.schedule.suspend);
+        assert!(!spec.schedule.dry_run);
+    }
+
+    #[test]
+    fn target_keys_follow_format() {
+        let sdk = SecretTarget::new("a");
+        let everest = SecretTarget {
+            format: SecretFormat::EverestObs,
+            ..SecretTarget::new("b")
+        };
+
+        assert_eq!(sdk.access_key_id_key(), "HUAWEICLOUD_SDK_AK");
+        assert_eq!(sdk.secret_access_key_key(), "HUAWEICLOUD_SDK_SK");
+        assert_eq!(everest.access_key_id_key(), "access.key");
+        assert_eq!(everest.secret_access_key_key(), "secret.key");
+    }
+
+    #[test]
+    fn target_explicit_keys_override_format() {
+        let target = SecretTarget {
+            format: SecretFormat::EverestObs,
+            access_key_id_key: Some("AK".to_string()),
+            secret_access_key_key: Some("SK".to_string()),
+            ..SecretTarget::new("c")
+        };
+
+        assert_eq!(target.access_key_id_key(), "AK");
+        assert_eq!(target.secret_access_key_key(), "SK");
+    }
+
+    #[test]
+    fn spec_serializes_camel_case() {
+        let value = serde_json::to_value(minimal_spec()).unwrap();
+
+        assert_eq!(value["retirement"]["onKeyQuotaFull"], "wait");
+        assert_eq!(value["workloads"]["restartMethod"], "annotation");
+        assert_eq!(value["schedule"]["timeZone"], "UTC");
+        assert_eq!(value["targets"][0]["format"], "sdk");
+    }
+}
