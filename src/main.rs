@@ -72,7 +72,14 @@ fn main() -> anyhow::Result<()> {
                     tracing::info!("termination signal received; finishing the steps in flight");
                     let _ = stop_tx.send(true);
                 });
-                operator::run(args, RunOptions::default(), client, stop_rx).await
+                let options = RunOptions {
+                    clock: match &args.clock_file {
+                        Some(path) => std::sync::Arc::new(akguard::runtime::file_clock::FileClock::new(path.clone())),
+                        None => std::sync::Arc::new(akguard_hwcloud::SystemClock),
+                    },
+                    step_poll: args.step_poll_interval,
+                };
+                operator::run(args, options, client, stop_rx).await
             })
         }
         Command::Emulator(args) => runtime()?

@@ -328,7 +328,7 @@ pub fn quota_decision(
     }
 
     let fix = match policy {
-        QuotaPolicy::Wait => "delete the key that is not in use, or set spec.retirement.onKeyQuotaFull to DeleteInactiveUnreferenced and deactivate it",
+        QuotaPolicy::Wait => "delete the key that is not in use, or set spec.retirement.onKeyQuotaFull to deleteInactiveUnreferenced and deactivate it",
         QuotaPolicy::DeleteInactiveUnreferenced => "deactivate the key that is not in use (only inactive keys that no Secret holds are deleted)",
     };
     QuotaDecision::Blocked(format!(

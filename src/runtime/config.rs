@@ -68,6 +68,17 @@ pub struct RunArgs {
     #[arg(long, env = "AKGUARD_CLOUD_RATE_LIMIT", default_value_t = 10)]
     pub cloud_rate_limit: u32,
 
+    /// How often a rotation step that waits (for rollouts, checks, the idle window or the
+    /// soak) looks again, for example `30s`. Each look at the idle window or the soak costs
+    /// one Huawei Cloud API call.
+    #[arg(long, env = "AKGUARD_STEP_POLL_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub step_poll_interval: Duration,
+
+    /// Test hook: read the current time from this file (an RFC 3339 timestamp) instead of
+    /// the system clock, so tests can move days in milliseconds. Never set in production.
+    #[arg(long, env = "AKGUARD_CLOCK_FILE", hide = true)]
+    pub clock_file: Option<std::path::PathBuf>,
+
     /// Kubeconfig file to use instead of the in-cluster configuration or `$KUBECONFIG`.
     #[arg(long, env = "AKGUARD_KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,

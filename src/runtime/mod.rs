@@ -2,6 +2,7 @@
 //! leader election.
 
 pub mod config;
+pub mod file_clock;
 pub mod health;
 pub mod metrics;
 pub mod operator;
