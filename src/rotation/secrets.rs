@@ -74,34 +74,17 @@ pub struct KeyMaterial<'a> {
     pub user_id: &'a str,
 }
 
-/// Replaces `{{accessKeyId}}`, `{{secretAccessKey}}`, `{{region}}` and `{{userId}}` (spaces
-/// inside the braces allowed). Validation rejects other placeholders before this runs; any
-/// that slip through are left as written.
+/// Renders a template with [`crate::api::template::render`]. Validation rejects bad
+/// templates before a rotation starts; one that still fails is written as it is, never
+/// half-rendered.
 pub fn render_template(template: &str, key: &KeyMaterial<'_>) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let value = match after[..close].trim() {
-            "accessKeyId" => Some(key.access_key_id),
-            "secretAccessKey" => Some(key.secret_access_key.expose()),
-            "region" => Some(key.region),
-            "userId" => Some(key.user_id),
-            _ => None,
-        };
-        match value {
-            Some(value) => out.push_str(value),
-            None => out.push_str(&rest[open..open + 2 + close + 2]),
-        }
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
+    let values = crate::api::template::TemplateValues {
+        access_key_id: key.access_key_id,
+        secret_access_key: key.secret_access_key.expose(),
+        region: key.region,
+        user_id: key.user_id,
+    };
+    crate::api::template::render(template, &values).unwrap_or_else(|_| template.to_string())
 }
 
 /// What a target Secret holds now.
