@@ -1,19 +1,19 @@
-//! The request pipeline's authentication and authorization stage. Every API request is
+//! The request pipeline's authentication and authorization stage. Every resource request is
 //! described by a [`RequestAttributes`] and passed to an [`Authorizer`] before any verb
-//! runs; the simulator installs [`AllowAll`], and ServiceAccount tokens with RBAC can be
-//! added as another implementation without touching the handlers.
+//! runs. The simulator installs [`AllowAll`]. ServiceAccount tokens with RBAC can be added
+//! as another implementation without touching the handlers.
 
 use crate::error::ApiError;
 use http::HeaderMap;
 
-/// Who sent a request, from its credentials.
+/// The identity of a request's sender, from its credentials.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserInfo {
     pub username: String,
     pub groups: Vec<String>,
 }
 
-/// What a resource request does, in the terms RBAC rules use.
+/// The action a resource request performs, in the terms RBAC rules use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestAttributes {
     pub user: UserInfo,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub type FieldPath = Vec<String>;
 pub type FieldSet = BTreeSet<FieldPath>;
 
-/// How a list field is owned under server-side apply.
+/// The ownership granularity of a list field under server-side apply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListType {
     /// The whole list is one leaf.
@@ -22,16 +22,17 @@ pub enum ListType {
     Set,
 }
 
-/// Which part of an object a write covers: the main resource or its status subresource.
+/// The part of an object a write covers: the main resource or its status subresource.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scope {
     Main,
     Status,
 }
 
-/// The list type of the list at `names` (field names from the root). Built-in kinds use the
-/// merge keys of strategic merge patch; custom resources read `x-kubernetes-list-type` and
-/// `x-kubernetes-list-map-keys` from the CRD schema, and lists default to atomic.
+/// Returns the list type of the list at `names` (field names from the root). Built-in kinds
+/// use the merge keys of strategic merge patch. Custom resources read
+/// `x-kubernetes-list-type` and `x-kubernetes-list-map-keys` from the CRD schema, and their
+/// lists default to atomic.
 pub fn list_type(rt: &ResourceType, names: &[&str]) -> ListType {
     if !rt.custom {
         return match list_strategy(names) {
@@ -70,7 +71,7 @@ pub fn list_type(rt: &ResourceType, names: &[&str]) -> ListType {
     }
 }
 
-/// The `k:` token of a list element, or `None` when the element lacks a key.
+/// Builds the `k:` token of a list element, or `None` when the element lacks a key.
 pub fn element_key(element: &Value, keys: &[String]) -> Option<String> {
     let mut key = Map::new();
     for k in keys {
@@ -79,8 +80,8 @@ pub fn element_key(element: &Value, keys: &[String]) -> Option<String> {
     Some(format!("k:{}", Value::Object(key)))
 }
 
-/// Whether a top-level field belongs to the part of the object a write in `scope` covers.
-/// Identity and system metadata never count as owned fields.
+/// Checks whether a top-level field belongs to the part of the object a write in `scope`
+/// covers. `apiVersion` and `kind` never count as owned fields.
 fn in_scope(rt: &ResourceType, scope: Scope, top: &str) -> bool {
     match (scope, top) {
         (_, "apiVersion" | "kind") => false,

@@ -100,7 +100,7 @@ fn normalize_secret(object: &mut Value) {
     }
 }
 
-/// The status a CRD gets once its names are accepted: both conditions True, as
+/// Builds the status a CRD gets once its names are accepted: both conditions True, as
 /// kube-apiserver reports within moments of creation.
 pub fn crd_status(crd: &Value, now: &str) -> Value {
     let names = crd.pointer("/spec/names").cloned().unwrap_or_else(|| json!({}));

@@ -1,7 +1,7 @@
 //! Kubeconfig output pointing at the simulator over plain HTTP. kubectl and kube-rs accept
 //! an `http://` server URL and then send no credentials that need TLS.
 
-/// A kubeconfig with one cluster, user and context named `kubesim`, namespace `default`.
+/// Renders a kubeconfig with one cluster, user and context named `kubesim`, namespace `default`.
 pub fn render(base_url: &str) -> String {
     format!(
         "apiVersion: v1

@@ -1,11 +1,12 @@
 //! In-memory Kubernetes API server with real HTTP semantics, for akguard's tests and sandbox.
 //!
-//! It serves discovery, the core, apps, events, coordination, RBAC and apiextensions kinds
-//! and any CustomResourceDefinition applied to it, with list/watch, resourceVersions,
-//! optimistic concurrency, merge, JSON, strategic merge and server-side apply patches,
-//! finalizers, garbage collection, and simulated Deployment, StatefulSet and DaemonSet
-//! rollouts whose outcome the caller chooses through [`RolloutControl`] or the HTTP control
-//! API under `/simulator/v1`. Features it does not implement answer 501 with a `Status`.
+//! It serves discovery, the core, apps, events, coordination, RBAC and apiextensions kinds,
+//! and any CustomResourceDefinition applied to it. Objects support list and watch,
+//! resourceVersions, optimistic concurrency, merge, JSON, strategic merge and server-side
+//! apply patches, finalizers and garbage collection. Deployments, StatefulSets and
+//! DaemonSets roll out, and the caller chooses the outcome through [`RolloutControl`] or the
+//! HTTP control API under `/simulator/v1`. Features it does not implement get 501 with a
+//! `Status` body.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -127,7 +128,7 @@ impl RunningSim {
         self.address
     }
 
-    /// A kubeconfig whose current context points at this simulator.
+    /// Renders a kubeconfig whose current context points at this simulator.
     pub fn kubeconfig_yaml(&self) -> String {
         kubeconfig::render(&self.base_url())
     }
@@ -136,7 +137,7 @@ impl RunningSim {
         std::fs::write(path, self.kubeconfig_yaml())
     }
 
-    /// The handle that chooses how each workload's rollouts behave.
+    /// Returns the handle that chooses how each workload's rollouts behave.
     pub fn rollouts(&self) -> RolloutControl {
         self.sim.rollouts.clone()
     }

@@ -196,7 +196,7 @@ pub fn prepare_update(rt: &ResourceType, version: &str, old: &Value, new: Value,
     Ok(merged)
 }
 
-/// Whether two stored objects differ in anything but managedFields timestamps and the
+/// Checks whether two stored objects are equal apart from managedFields timestamps and the
 /// resourceVersion, so an update that changes nothing is not written.
 pub fn same_content(a: &Value, b: &Value) -> bool {
     fn strip(v: &Value) -> Value {
@@ -251,7 +251,7 @@ mod tests {
     }
 
     #[test]
-    fn main_write_keeps_status_and_status_write_keeps_spec() {
+    fn writes_keep_the_other_part() {
         let deployments = rt("apps", "deployments");
         let old = live_deployment();
         let mut new = old.clone();

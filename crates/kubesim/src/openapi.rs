@@ -11,7 +11,7 @@ fn group_version_path(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
-/// The `/openapi/v3` index.
+/// Builds the `/openapi/v3` index.
 pub fn root(registry: &Registry) -> Value {
     let mut paths = Map::new();
     let mut seen = Vec::new();
@@ -21,8 +21,8 @@ pub fn root(registry: &Registry) -> Value {
             if seen.contains(&path) {
                 continue;
             }
-            // The hash only has to change when the document does; the type count is enough
-            // because documents change only when a CRD adds or removes a type.
+            // Clients cache documents by this hash. Documents change only when a CRD adds or
+            // removes a type, so the type count is enough.
             let url = format!("/openapi/v3/{path}?hash={:016X}", registry.iter().count());
             paths.insert(path.clone(), json!({"serverRelativeURL": url}));
             seen.push(path);

@@ -213,11 +213,6 @@ impl FieldSelector {
             (actual == *value) != *negate
         })
     }
-
-    /// The value of an equality term on `metadata.name`, used to answer single-object watches.
-    pub fn name(&self) -> Option<&str> {
-        self.0.iter().find(|(f, negate, _)| f == "metadata.name" && !negate).map(|(_, _, v)| v.as_str())
-    }
 }
 
 #[cfg(test)]

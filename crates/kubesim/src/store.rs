@@ -76,7 +76,7 @@ impl State {
             previous,
         });
         self.history.push(event.clone());
-        // No receivers is normal when nobody watches.
+        // Sending fails only when no watch is open, which is normal.
         let _ = self.events.send(event);
     }
 

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-/// How a list field merges.
+/// The merge behaviour of a list field.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ListStrategy {
     /// The patch's list replaces the original (no `patchStrategy: merge`).
@@ -16,9 +16,9 @@ pub enum ListStrategy {
     MergePrimitive,
 }
 
-/// The merge strategy of the list at `path` (field names from the object root, no indices).
-/// Fields not listed here replace, which is what the server does for lists without a
-/// `patchStrategy` tag.
+/// Returns the merge strategy of the list at `path` (field names from the object root, no
+/// indices). Fields not listed here replace, which is what the server does for lists
+/// without a `patchStrategy` tag.
 pub fn list_strategy(path: &[&str]) -> ListStrategy {
     let Some((&last, parents)) = path.split_last() else {
         return ListStrategy::Replace;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 const STALE: &str = "the object has been modified; please apply your changes to the latest version and try again";
 
-/// How a write records field ownership.
+/// The way a write records field ownership.
 enum Ownership<'a> {
     /// Ordinary create, update or patch by this manager.
     Update(&'a str),

@@ -1,5 +1,5 @@
 //! Watch events: the bounded history ring that resumes watches from a resourceVersion, and
-//! the per-watch filter that turns stored events into what one client sees.
+//! the per-watch filter that turns stored events into the events one client receives.
 
 use crate::selectors::{FieldSelector, LabelSelector};
 use serde_json::Value;
@@ -59,12 +59,12 @@ impl History {
         self.events.push_back(event);
     }
 
-    /// The oldest resourceVersion a watch can still start from.
+    /// Returns the oldest resourceVersion a watch can still start from.
     pub fn compacted_rv(&self) -> u64 {
         self.compacted_rv
     }
 
-    /// Events after `rv`, or `None` when history no longer reaches back that far.
+    /// Returns the events after `rv`, or `None` when history no longer reaches back that far.
     pub fn since(&self, rv: u64) -> Option<Vec<Arc<StoredEvent>>> {
         if rv < self.compacted_rv {
             return None;
@@ -74,7 +74,7 @@ impl History {
     }
 }
 
-/// What one watch request selects.
+/// The objects one watch request selects.
 #[derive(Debug, Clone)]
 pub struct WatchFilter {
     pub group: String,
@@ -89,7 +89,7 @@ impl WatchFilter {
         self.labels.matches(object) && self.fields.matches(object)
     }
 
-    /// The event type this watch sees for a stored event, if any. An object that stops
+    /// Returns the event type this watch reports for a stored event, if any. An object that stops
     /// matching the selectors is reported DELETED and one that starts matching ADDED, as
     /// kube-apiserver's watch cache does.
     pub fn translate(&self, event: &StoredEvent) -> Option<EventType> {

@@ -220,7 +220,12 @@ async fn update_after_apply_takes_ownership() {
     without_replicas["spec"].as_object_mut().unwrap().remove("replicas");
     let kept = deployments.patch("web", &PatchParams::apply("gitops"), &Patch::Apply(&without_replicas)).await.unwrap();
 
-    assert!(matches!(conflict, Err(kube::Error::Api(s)) if s.code == 409 && s.message.contains("autoscaler")));
+    let conflict = match conflict {
+        Err(kube::Error::Api(status)) => status,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    assert_eq!(conflict.code, 409);
+    assert!(conflict.message.contains("autoscaler"), "{}", conflict.message);
     assert_eq!(kept.spec.unwrap().replicas, Some(4), "a field another manager owns is not removed");
     sim.shutdown().await;
 }

@@ -138,7 +138,8 @@ async fn generate_name_adds_suffix() {
     let b = secrets.create(&PostParams::default(), &template).await.unwrap();
 
     let a_name = a.metadata.name.unwrap();
-    assert!(a_name.starts_with("staging-") && a_name.len() == "staging-".len() + 5, "{a_name}");
+    assert!(a_name.starts_with("staging-"), "{a_name}");
+    assert_eq!(a_name.len(), "staging-".len() + 5, "{a_name}");
     assert_ne!(Some(a_name), b.metadata.name);
     sim.shutdown().await;
 }
@@ -170,7 +171,7 @@ async fn generation_moves_on_spec_only() {
 }
 
 #[tokio::test]
-async fn main_resource_ignores_status_and_status_ignores_spec() {
+async fn status_subresource_is_separate() {
     let sim = start().await;
     let deployments: Api<Deployment> = Api::default_namespaced(client(&sim));
     deployments.create(&PostParams::default(), &deployment("web", "a:1")).await.unwrap();

@@ -16,7 +16,7 @@ use http::{HeaderMap, Method, StatusCode, Uri, header};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// What every handler shares.
+/// State shared by every handler.
 pub struct App {
     pub sim: Arc<Sim>,
     pub authorizer: Arc<dyn Authorizer>,

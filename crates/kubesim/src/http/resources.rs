@@ -65,8 +65,8 @@ fn list_options(query: &HashMap<String, String>, kind: &str) -> ApiResult<ListOp
     })
 }
 
-/// The field manager of a write: the `fieldManager` parameter, or the User-Agent up to the
-/// first `/` as kube-apiserver derives it.
+/// Picks the field manager of a write: the `fieldManager` parameter, or the User-Agent up to
+/// the first `/` as kube-apiserver derives it.
 fn field_manager(query: &HashMap<String, String>, headers: &HeaderMap) -> String {
     if let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) {
         return manager.clone();

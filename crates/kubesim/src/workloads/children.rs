@@ -23,7 +23,7 @@ pub fn template_hash(template: &Value) -> String {
         .collect()
 }
 
-/// A controller owner reference to `owner`.
+/// Builds a controller owner reference to `owner`.
 pub fn owner_reference(owner: &Value) -> Value {
     json!({
         "apiVersion": owner.get("apiVersion").cloned().unwrap_or(json!("apps/v1")),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// Nodes a DaemonSet runs on; the simulator has one node, `kubesim-node`.
 const NODES: u32 = 1;
 
-/// How often terminated owners are looked for without a deletion to trigger it.
+/// Interval between garbage collection passes when no deletion triggers one.
 const GC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The rollout of one revision of one workload.

@@ -55,7 +55,7 @@ impl WorkloadRef {
     }
 }
 
-/// How a new revision's pods behave.
+/// The behaviour of a new revision's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
@@ -146,13 +146,13 @@ impl RolloutControl {
         self.plans().default
     }
 
-    /// The plan that applies to a workload now.
+    /// Returns the plan that applies to a workload now.
     pub fn plan_for(&self, workload: &WorkloadRef) -> RolloutPlan {
         let plans = self.plans();
         plans.per_workload.get(workload).copied().unwrap_or(plans.default)
     }
 
-    /// Every workload with its own plan.
+    /// Lists every workload that has its own plan.
     pub fn list(&self) -> Vec<(WorkloadRef, RolloutPlan)> {
         self.plans().per_workload.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }

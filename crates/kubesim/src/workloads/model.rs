@@ -29,7 +29,7 @@ impl Progress {
     }
 }
 
-/// How a controller replaces pods.
+/// The way a controller replaces pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Deployment RollingUpdate: a new pod starts before an old one stops (maxSurge 25%,
