@@ -212,7 +212,8 @@ step_static_binary() {
   fi
 
   local binary build_command
-  if rustup target add "$musl_target" >"$work/rustup.log" 2>&1; then
+  # The timeout bounds a download that hangs instead of failing.
+  if timeout 300 rustup target add "$musl_target" >"$work/rustup.log" 2>&1; then
     build_command=$static_build_command
     binary="$packaging_target_dir/$musl_target/release/akguard"
   else
