@@ -219,7 +219,9 @@ step_static_binary() {
   else
     # The musl standard library comes from rustup's download server, which not every machine
     # reaches. The host build below links glibc statically, so the empty-root check still applies.
-    echo "note: rustup could not install the $musl_target target ($(tail -n 1 "$work/rustup.log")); building the release binary for the host instead"
+    local reason
+    reason=$(tail -n 1 "$work/rustup.log")
+    echo "note: rustup could not install the $musl_target target (${reason:-no output within 300 s}); building the release binary for the host instead"
     local host
     host=$(rustc -vV | sed -n 's/^host: //p')
     build_command="cargo build --release --locked --target $host --package akguard --bin akguard"
