@@ -30,6 +30,7 @@ KNOWN_RUN_FLAGS = {
     "--max-concurrent-rotations",
     "--max-concurrent-rotations-per-namespace",
     "--cloud-rate-limit",
+    "--step-poll-interval",
 }
 
 CLUSTER_SCOPED_KINDS = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
