@@ -269,7 +269,8 @@ fn check_apply_body(t: &Target, patch: &Value, opts: &WriteOptions) -> ApiResult
         return Err(ApiError::bad_request("apiVersion and kind must be set in an apply patch"));
     }
     meta::check_type_meta(&t.rt, &t.version, patch)?;
-    if name_of(patch) != t.name() {
+    // An apply body may omit the name; the URL names the object, as on kube-apiserver.
+    if !name_of(patch).is_empty() && name_of(patch) != t.name() {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({}) does not match the name on the URL ({})",
             name_of(patch),
