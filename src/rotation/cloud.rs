@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use akguard_hwcloud::{
     AccessKey, AccessKeyStatus, CallObserver, CallRecord, Client, ClientConfig, Credentials,
-    EndpointOverrides, SharedClock,
+    EndpointOverrides, RateLimiter, SharedClock,
 };
 
 use super::decision::KeyView;
@@ -36,6 +36,7 @@ impl CallObserver for MetricsObserver {
 pub struct CloudClients {
     clock: SharedClock,
     metrics: Metrics,
+    limiter: Arc<RateLimiter>,
     cache: Arc<Mutex<HashMap<String, Client>>>,
 }
 
@@ -43,10 +44,12 @@ pub struct CloudClients {
 const CACHE_LIMIT: usize = 1024;
 
 impl CloudClients {
-    pub fn new(clock: SharedClock, metrics: Metrics) -> Self {
+    /// `requests_per_second` limits every client's calls together; 0 means no limit.
+    pub fn new(clock: SharedClock, metrics: Metrics, requests_per_second: u32) -> Self {
         Self {
             clock,
             metrics,
+            limiter: Arc::new(RateLimiter::per_second(requests_per_second)),
             cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -79,6 +82,7 @@ impl CloudClients {
         }
         let client = Client::builder(config, credentials, self.clock.clone())
             .observer(Arc::new(MetricsObserver(self.metrics.clone())))
+            .rate_limiter(self.limiter.clone())
             .build()?;
 
         if cache.len() >= CACHE_LIMIT {

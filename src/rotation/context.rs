@@ -28,6 +28,8 @@ pub struct Context {
     pub rotations: Store<AccessKeyRotation>,
     /// Poll interval while waiting inside a step.
     pub step_poll: Duration,
+    /// Rotations in flight in one namespace at most; emergencies do not wait.
+    pub max_in_flight_per_namespace: u16,
 }
 
 #[derive(Debug, thiserror::Error)]

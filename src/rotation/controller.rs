@@ -33,6 +33,10 @@ pub struct ControllerSettings {
     pub step_poll: Duration,
     /// Identity in Events (the pod name in a cluster).
     pub identity: String,
+    /// Huawei Cloud requests per second over all resources; 0 means no limit.
+    pub cloud_rate_limit: u32,
+    /// Rotations in flight in one namespace at most; emergencies do not wait.
+    pub max_in_flight_per_namespace: u16,
 }
 
 /// Runs the controller until `shutdown` resolves; reconciles in flight then finish their
@@ -88,9 +92,10 @@ pub async fn run(
             .no_proxy()
             .build()
             .expect("a default HTTP client builds"),
-        clouds: CloudClients::new(clock, metrics),
+        clouds: CloudClients::new(clock, metrics, settings.cloud_rate_limit),
         rotations: store.clone(),
         step_poll: settings.step_poll,
+        max_in_flight_per_namespace: settings.max_in_flight_per_namespace,
     });
 
     let ready_store = store.clone();

@@ -358,6 +358,12 @@ pub fn orphaned_keys(
         .collect()
 }
 
+/// Whether a rotation may start in a namespace where `in_flight` others are under way.
+/// Emergencies never wait for a slot: a leaked key must not stay in use.
+pub fn namespace_has_room(in_flight: usize, limit: u16, trigger: &Trigger) -> bool {
+    trigger.is_emergency() || in_flight < usize::from(limit.max(1))
+}
+
 /// Maximum automatic attempts of one triggered rotation; after that only a new
 /// `spec.rotationRequest` starts another.
 pub const MAX_ATTEMPTS: u32 = 3;

@@ -13,7 +13,7 @@ use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
 use super::context::{Context, IDLE_RESYNC, ReconcileError};
-use super::decision::{Trigger, TriggerDecision, TriggerInput, decide_trigger};
+use super::decision::{Trigger, TriggerDecision, TriggerInput, decide_trigger, namespace_has_room};
 use super::marker::new_rotation_id;
 use super::plan;
 use super::run::{Run, cap_wait};
@@ -283,6 +283,20 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
             if spec.schedule.dry_run {
                 return plan::dry_run(run, settings, &trigger).await;
             }
+            let in_flight = in_flight_in_namespace(run);
+            if !namespace_has_room(in_flight, run.ctx.max_in_flight_per_namespace, &trigger) {
+                run.condition(
+                    conditions::ROTATING,
+                    false,
+                    "WaitingForSlot",
+                    format!(
+                        "a {} rotation is due but {in_flight} rotations are in flight in namespace {} (--max-concurrent-rotations-per-namespace); it starts when one finishes",
+                        trigger.label(),
+                        run.namespace
+                    ),
+                );
+                return Ok(run.poll());
+            }
             let kind = match trigger {
                 Trigger::Schedule => RotationTrigger::Schedule,
                 Trigger::Request(_) => RotationTrigger::Request,
@@ -541,6 +555,18 @@ async fn mark_ready(run: &mut Run<'_>, settings: &Settings) -> Result<bool, Reco
         );
     }
     Ok(out_of_sync.is_empty() && unhealthy.is_empty())
+}
+
+/// Rotations of other resources in this namespace that are in flight.
+fn in_flight_in_namespace(run: &Run<'_>) -> usize {
+    run.ctx
+        .rotations
+        .state()
+        .iter()
+        .filter(|other| other.uid() != Some(run.uid.clone()))
+        .filter(|other| other.namespace().as_deref() == Some(run.namespace.as_str()))
+        .filter(|other| other.status.as_ref().is_some_and(|status| status.rotation.is_some()))
+        .count()
 }
 
 fn update_schedule_metrics(run: &Run<'_>, due: Option<jiff::Timestamp>) {

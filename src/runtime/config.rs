@@ -64,7 +64,8 @@ pub struct RunArgs {
     #[arg(long, env = "AKGUARD_MAX_CONCURRENT_ROTATIONS_PER_NAMESPACE", default_value_t = 2)]
     pub max_concurrent_rotations_per_namespace: u16,
 
-    /// Huawei Cloud API requests per second the operator sends at most, over all resources.
+    /// Huawei Cloud API requests per second the operator sends at most, over all resources
+    /// and retries; 0 means no limit.
     #[arg(long, env = "AKGUARD_CLOUD_RATE_LIMIT", default_value_t = 10)]
     pub cloud_rate_limit: u32,
 

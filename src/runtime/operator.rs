@@ -80,6 +80,8 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
         concurrency: args.max_concurrent_rotations.max(1),
         step_poll: options.step_poll,
         identity: identity.clone(),
+        cloud_rate_limit: args.cloud_rate_limit,
+        max_in_flight_per_namespace: args.max_concurrent_rotations_per_namespace.max(1),
     };
 
     if !args.leader_election {

@@ -211,6 +211,8 @@ pub fn operator_args() -> crate::runtime::config::RunArgs {
         "--metrics-address=127.0.0.1:0",
         "--health-address=127.0.0.1:0",
         "--log-format=text",
+        // The local emulator needs no protection, and a limit would slow simulated soaks.
+        "--cloud-rate-limit=0",
     ])
     .args
 }

@@ -9,6 +9,7 @@ use crate::clock::SharedClock;
 use crate::endpoints::{BillingSite, EndpointOverrides, Endpoints, IamScope, Region};
 use crate::error::Error;
 use crate::metrics::CallObserver;
+use crate::rate::RateLimiter;
 use crate::retry::{RetryPolicy, Sleeper, tokio_sleeper};
 use crate::secret::Credentials;
 
@@ -58,6 +59,7 @@ pub struct ClientBuilder {
     clock: SharedClock,
     sleeper: Sleeper,
     observer: Option<Arc<dyn CallObserver>>,
+    rate_limiter: Option<Arc<RateLimiter>>,
     http: Option<reqwest::Client>,
 }
 
@@ -99,6 +101,13 @@ impl ClientBuilder {
     }
 
     /// Sets the hook that receives one record per call.
+    /// Shares a request rate limit with other clients; every attempt, retries included,
+    /// waits for a slot.
+    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
     pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = Some(observer);
         self
@@ -156,6 +165,7 @@ impl ClientBuilder {
                 retry: self.config.retry,
                 sleeper: self.sleeper,
                 observer: self.observer,
+                rate_limiter: self.rate_limiter,
                 domain_id: RwLock::new(self.config.domain_id.filter(|id| !id.is_empty())),
             }),
         })
@@ -178,6 +188,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) sleeper: Sleeper,
     pub(crate) observer: Option<Arc<dyn CallObserver>>,
+    pub(crate) rate_limiter: Option<Arc<RateLimiter>>,
     pub(crate) domain_id: RwLock<Option<String>>,
 }
 
@@ -201,6 +212,7 @@ impl Client {
             clock,
             sleeper: tokio_sleeper(),
             observer: None,
+            rate_limiter: None,
             http: None,
         }
     }

@@ -252,6 +252,9 @@ impl Client {
     }
 
     async fn attempt(&self, request: &ApiRequest, timeout: Duration) -> Result<ApiResponse, Failed> {
+        if let Some(limiter) = &self.inner.rate_limiter {
+            limiter.acquire().await;
+        }
         let url = self.url(request);
         let body = request.body.clone().unwrap_or_default();
 

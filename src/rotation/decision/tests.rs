@@ -258,3 +258,17 @@ fn retry_delay_doubles_to_cap() {
     assert_eq!(retry_delay(3), SignedDuration::from_mins(20));
     assert_eq!(retry_delay(30), SignedDuration::from_mins(60));
 }
+
+#[test]
+fn namespace_room_table() {
+    let cases = [
+        (0, 2, Trigger::Schedule, true),
+        (1, 2, Trigger::Request("x".into()), true),
+        (2, 2, Trigger::Schedule, false),
+        (5, 2, Trigger::Emergency("leak".into()), true),
+        (0, 0, Trigger::Schedule, true),
+    ];
+    for (in_flight, limit, trigger, expected) in cases {
+        assert_eq!(namespace_has_room(in_flight, limit, &trigger), expected, "{in_flight} of {limit} for {trigger:?}");
+    }
+}
