@@ -30,6 +30,45 @@ pub struct Context {
     pub step_poll: Duration,
     /// Rotations in flight in one namespace at most; emergencies do not wait.
     pub max_in_flight_per_namespace: u16,
+    /// Repeats of the same reconcile error, for logging each at most once a minute.
+    pub error_log: RepeatFilter,
+}
+
+/// Lets the same message through once per window and counts what it held back.
+#[derive(Debug, Default)]
+pub struct RepeatFilter {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
+}
+
+/// Time in which a repeated message is logged once.
+pub const REPEAT_WINDOW: Duration = Duration::from_secs(60);
+/// Distinct messages remembered before the memory is cleared.
+const REPEAT_MEMORY: usize = 4096;
+
+impl RepeatFilter {
+    /// Returns `Some(held back since the last time)` when `key` may be logged now.
+    pub fn admit(&self, key: &str, now: std::time::Instant) -> Option<u32> {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= REPEAT_MEMORY {
+            seen.clear();
+        }
+        match seen.get_mut(key) {
+            Some((last, held)) if now.duration_since(*last) < REPEAT_WINDOW => {
+                *held += 1;
+                None
+            }
+            Some((last, held)) => {
+                let repeats = *held;
+                *last = now;
+                *held = 0;
+                Some(repeats)
+            }
+            None => {
+                seen.insert(key.to_string(), (now, 0));
+                Some(0)
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,5 +100,22 @@ impl ReconcileError {
             ReconcileError::Cloud { .. } => "cloud",
             ReconcileError::Invariant(_) => "invariant",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeat_filter_logs_once_per_window() {
+        let filter = RepeatFilter::default();
+        let start = std::time::Instant::now();
+
+        assert_eq!(filter.admit("a", start), Some(0));
+        assert_eq!(filter.admit("a", start + Duration::from_secs(1)), None);
+        assert_eq!(filter.admit("a", start + Duration::from_secs(2)), None);
+        assert_eq!(filter.admit("b", start + Duration::from_secs(2)), Some(0));
+        assert_eq!(filter.admit("a", start + REPEAT_WINDOW + Duration::from_secs(1)), Some(2));
     }
 }

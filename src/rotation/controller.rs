@@ -96,6 +96,7 @@ pub async fn run(
         rotations: store.clone(),
         step_poll: settings.step_poll,
         max_in_flight_per_namespace: settings.max_in_flight_per_namespace,
+        error_log: Default::default(),
     });
 
     let ready_store = store.clone();

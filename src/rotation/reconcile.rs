@@ -49,15 +49,22 @@ pub async fn reconcile(object: Arc<AccessKeyRotation>, ctx: Arc<Context>) -> Res
     outcome
 }
 
-/// Logs a failed reconcile once and retries it after a pause.
+/// Logs a failed reconcile (the same error at most once a minute, with the count of
+/// repeats) and retries it after a pause.
 pub fn error_policy(object: Arc<AccessKeyRotation>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    tracing::warn!(
-        namespace = %object.namespace().unwrap_or_default(),
-        name = %object.name_any(),
-        access_key_id = %object.status.as_ref().and_then(|s| s.current_access_key_id.clone()).unwrap_or_default(),
-        %error,
-        "reconcile failed; retrying"
-    );
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    let key = format!("{namespace}/{name}: {error}");
+    if let Some(repeats) = ctx.error_log.admit(&key, std::time::Instant::now()) {
+        tracing::warn!(
+            %namespace,
+            %name,
+            access_key_id = %object.status.as_ref().and_then(|s| s.current_access_key_id.clone()).unwrap_or_default(),
+            %error,
+            repeats,
+            "reconcile failed; retrying"
+        );
+    }
     Action::requeue(ctx.step_poll.max(Duration::from_millis(200)))
 }
 
