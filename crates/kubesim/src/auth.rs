@@ -1,10 +1,14 @@
 //! The request pipeline's authentication and authorization stage. Every resource request is
 //! described by a [`RequestAttributes`] and passed to an [`Authorizer`] before any verb
-//! runs. The simulator installs [`AllowAll`]. ServiceAccount tokens with RBAC can be added
-//! as another implementation without touching the handlers.
+//! runs. The simulator installs [`TokenRbac`]: requests without credentials act as a cluster
+//! administrator, as on an insecure local port, and requests with a ServiceAccount bearer
+//! token are held to RBAC.
 
 use crate::error::ApiError;
-use http::HeaderMap;
+use crate::sim::Sim;
+use http::{HeaderMap, header};
+use serde_json::json;
+use std::sync::Arc;
 
 /// The identity of a request's sender, from its credentials.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,5 +53,40 @@ impl Authorizer for AllowAll {
 
     fn authorize(&self, _request: &RequestAttributes) -> Result<(), ApiError> {
         Ok(())
+    }
+}
+
+/// ServiceAccount bearer tokens checked against RBAC; requests without credentials are
+/// admitted as `system:admin` in `system:masters`.
+pub struct TokenRbac {
+    sim: Arc<Sim>,
+}
+
+impl TokenRbac {
+    pub(crate) fn new(sim: Arc<Sim>) -> Self {
+        Self { sim }
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(401, "Unauthorized", "Unauthorized")
+}
+
+impl Authorizer for TokenRbac {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return AllowAll.authenticate(headers);
+        };
+        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(unauthorized)?;
+        self.sim.authenticate_token(token.trim()).ok_or_else(unauthorized)
+    }
+
+    fn authorize(&self, request: &RequestAttributes) -> Result<(), ApiError> {
+        if crate::rbac::authorize(&self.sim.lock(), request) {
+            return Ok(());
+        }
+        let resource = if request.subresource.is_empty() { request.resource.clone() } else { format!("{}/{}", request.resource, request.subresource) };
+        Err(ApiError::forbidden(crate::rbac::forbidden_message(request))
+            .with_details(json!({"name": request.name, "group": request.group, "kind": resource})))
     }
 }

@@ -3,6 +3,15 @@
 
 /// Renders a kubeconfig with one cluster, user and context named `kubesim`, namespace `default`.
 pub fn render(base_url: &str) -> String {
+    render_with_token(base_url, None)
+}
+
+/// Renders the kubeconfig with a bearer token for the user, or no credentials.
+pub fn render_with_token(base_url: &str, token: Option<&str>) -> String {
+    let user = match token {
+        Some(token) => format!("{{token: \"{token}\"}}"),
+        None => "{}".to_string(),
+    };
     format!(
         "apiVersion: v1
 kind: Config
@@ -12,7 +21,7 @@ clusters:
     server: {base_url}
 users:
 - name: kubesim
-  user: {{}}
+  user: {user}
 contexts:
 - name: kubesim
   context:

@@ -30,10 +30,12 @@ mod kubeconfig;
 mod meta;
 mod openapi;
 mod patch;
+mod rbac;
 mod registry;
 mod selectors;
 mod sim;
 mod store;
+mod tokens;
 mod strategic;
 mod verbs;
 mod watch;
@@ -102,7 +104,8 @@ pub async fn start(config: SimConfig) -> Result<RunningSim, StartError> {
 
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let sim = Arc::new(sim::Sim::new(config.watch_history, config.bookmark_interval, RolloutControl::default(), shutdown_rx.clone()));
-    let app = Arc::new(http::App { sim: sim.clone(), authorizer: Arc::new(auth::AllowAll), address: address.to_string() });
+    let authorizer = Arc::new(auth::TokenRbac::new(sim.clone()));
+    let app = Arc::new(http::App { sim: sim.clone(), authorizer, address: address.to_string() });
     let router = http::router(app);
 
     let mut server_shutdown = shutdown_rx.clone();
@@ -140,6 +143,17 @@ impl RunningSim {
     /// Returns the handle that chooses how each workload's rollouts behave.
     pub fn rollouts(&self) -> RolloutControl {
         self.sim.rollouts.clone()
+    }
+
+    /// Issues a bearer token for an existing ServiceAccount; requests with it are held to
+    /// RBAC. The token stays valid until the ServiceAccount is deleted.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> Result<String, ApiError> {
+        self.sim.issue_token(namespace, name)
+    }
+
+    /// Renders a kubeconfig like [`RunningSim::kubeconfig_yaml`] whose user sends `token`.
+    pub fn kubeconfig_with_token(&self, token: &str) -> String {
+        kubeconfig::render_with_token(&self.base_url(), Some(token))
     }
 
     /// Objects stored, across all types and namespaces.

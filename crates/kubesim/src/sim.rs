@@ -23,6 +23,7 @@ pub struct Sim {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Wakes the workload controllers after a write to a workload.
     pub(crate) controller_wake: Notify,
+    pub(crate) tokens: crate::tokens::Tokens,
 }
 
 /// The type, version, namespace and name a request addresses.
@@ -112,7 +113,21 @@ impl Sim {
             crate::kinds::normalize(&rt, &mut object);
             state.put(key("", "namespaces", "", ns), object);
         }
-        Self { state: Mutex::new(state), events, bookmark_interval, rollouts, shutdown, controller_wake: Notify::new() }
+        // kube-apiserver bootstraps this role; charts and tests bind to it.
+        let cluster_admin = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "cluster-admin", "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": now,
+                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]});
+        state.put(key("rbac.authorization.k8s.io", "clusterroles", "", "cluster-admin"), cluster_admin);
+        Self {
+            state: Mutex::new(state),
+            events,
+            bookmark_interval,
+            rollouts,
+            shutdown,
+            controller_wake: Notify::new(),
+            tokens: crate::tokens::Tokens::default(),
+        }
     }
 
     /// Locks the state. A panic while locked leaves data that is still consistent JSON, so a

@@ -133,6 +133,9 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     if path.namespace.is_some() && !rt.namespaced {
         return Err(not_found());
     }
+    if rt.group.is_empty() && rt.plural == "serviceaccounts" && path.subresource == Some("token") {
+        return token_request(app, &rt, &path, method, headers, &body);
+    }
     let scope = match path.subresource {
         None => Scope::Main,
         Some("status") if rt.status_subresource => Scope::Status,
@@ -171,7 +174,11 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         version: version.to_string(),
         resource: rt.plural.clone(),
         subresource: path.subresource.unwrap_or_default().to_string(),
-        namespace: path.namespace.unwrap_or_default().to_string(),
+        // RBAC treats a namespace object as living in itself, as kube-apiserver does.
+        namespace: match (rt.group.is_empty() && rt.plural == "namespaces", path.name) {
+            (true, Some(name)) => name.to_string(),
+            _ => path.namespace.unwrap_or_default().to_string(),
+        },
         name: path.name.unwrap_or_default().to_string(),
     })?;
 
@@ -196,6 +203,29 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         _ => unreachable!("verbs are matched above"),
     };
     Ok(json_response(code, &object))
+}
+
+/// Serves `POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token`.
+fn token_request(app: &App, rt: &crate::registry::ResourceType, path: &ResourcePath, method: &Method, headers: &HeaderMap, body: &Bytes) -> ApiResult<Response> {
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed("only POST (create) is supported on serviceaccounts/token"));
+    }
+    let (Some(namespace), Some(name)) = (path.namespace, path.name) else {
+        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+    };
+    let user = app.authorizer.authenticate(headers)?;
+    app.authorizer.authorize(&RequestAttributes {
+        user,
+        verb: "create",
+        group: String::new(),
+        version: "v1".into(),
+        resource: rt.plural.clone(),
+        subresource: "token".into(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })?;
+    let request: Value = if body.is_empty() { Value::Null } else { parse_body(headers, body)? };
+    Ok(json_response(StatusCode::CREATED, &app.sim.token_request(namespace, name, &request)?))
 }
 
 #[cfg(test)]
