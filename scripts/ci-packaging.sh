@@ -237,23 +237,15 @@ step_static_binary() {
   fi
 
   # An empty root proves the binary needs no file from the image: no dynamic loader, no shared
-  # library, no /etc. chroot needs root; without it, a user namespace maps the caller to root.
+  # library, no /etc.
   local root="$work/empty-root" output
   mkdir -p "$root"
   cp "$binary" "$root/akguard"
-  if [ "$(id -u)" -eq 0 ]; then
-    output=$(chroot "$root" /akguard --version 2>&1) || {
-      echo "$output"
-      error "$binary did not run in an empty root (chroot); it needs files from the image, so it is not static"
-      return 1
-    }
-  else
-    output=$(unshare --map-root-user --root="$root" /akguard --version 2>&1) || {
-      echo "$output"
-      error "$binary did not run in an empty root (unshare --root); it is not static, or user namespaces are off"
-      return 1
-    }
-  fi
+  output=$(chroot_or_unshare "$root" /akguard --version 2>&1) || {
+    echo "$output"
+    error "$binary did not run in an empty root; it needs files from the image (not static), or, without root, user namespaces are off"
+    return 1
+  }
 
   local version
   version=$(sed -n '/^\[package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
@@ -262,6 +254,37 @@ step_static_binary() {
     return 1
   fi
   echo "ok   $output, in an empty root ($(du -h "$binary" | cut -f1))"
+
+  # Every flag the chart passes to `akguard run` must exist in this binary.
+  local help flag values_file status=0
+  help=$(chroot_or_unshare "$root" /akguard run --help 2>&1) || {
+    echo "$help"
+    error "'akguard run --help' failed in the empty root"
+    return 1
+  }
+  for values_file in "" "$chart"/ci/*-values.yaml; do
+    helm template ci-flags "$chart" ${values_file:+--values "$values_file"} --show-only templates/deployment.yaml
+  done | sed -n 's/^ *- \(--[a-z][a-z-]*\)=.*/\1/p' | sort -u >"$work/chart-flags"
+  while read -r flag; do
+    if ! grep -qE -- "(^|[ ,])$flag([ =<]|$)" <<<"$help"; then
+      error "the chart passes $flag, which 'akguard run --help' does not list; fix $chart/templates/deployment.yaml or the flag"
+      status=1
+    fi
+  done <"$work/chart-flags"
+  [ $status -eq 0 ] && echo "ok   the $(wc -l <"$work/chart-flags") flags the chart passes are all in 'akguard run --help'"
+  return $status
+}
+
+# Runs a command inside an otherwise empty root directory. chroot needs root; without it, a
+# user namespace maps the caller to root.
+chroot_or_unshare() {
+  local root=$1
+  shift
+  if [ "$(id -u)" -eq 0 ]; then
+    chroot "$root" "$@"
+  else
+    unshare --map-root-user --root="$root" "$@"
+  fi
 }
 
 step_argocd() {
