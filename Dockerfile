@@ -11,7 +11,9 @@
 
 FROM rust:1.95-bookworm AS build
 
-# musl-gcc compiles the C and assembly parts of ring for the musl target.
+# musl-gcc compiles the C and assembly parts of ring for the musl target. The version is
+# pinned (hadolint DL3008) to bookworm's; when Debian replaces it, the install fails and the
+# pin needs the version `apt-cache policy musl-tools` shows.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends musl-tools=1.2.3-1 \
     && rm -rf /var/lib/apt/lists/* \
