@@ -31,6 +31,7 @@ mod meta;
 mod openapi;
 mod patch;
 mod rbac;
+mod schema;
 mod registry;
 mod selectors;
 mod sim;

@@ -63,6 +63,8 @@ pub struct WriteOptions {
     pub field_manager: String,
     pub dry_run: bool,
     pub force: bool,
+    /// `fieldValidation=Strict`: unknown fields of a custom resource are an error, not pruned.
+    pub strict: bool,
 }
 
 /// Options of delete requests, from the query string or a `DeleteOptions` body.

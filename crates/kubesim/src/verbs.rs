@@ -337,6 +337,7 @@ fn create_in_state(state: &mut State, t: &Target, mut body: Value, opts: &WriteO
 
     meta::prepare_create(&t.rt, &t.version, &mut body, namespace.as_deref(), &name);
     crate::kinds::normalize(&t.rt, &mut body);
+    enforce_schema(t, &mut body, opts.strict)?;
     let new_type = prepare_crd(state, t, &mut body)?;
     if let Ownership::Update(manager) = ownership {
         let now = meta::now_rfc3339();
@@ -351,6 +352,29 @@ fn create_in_state(state: &mut State, t: &Target, mut body: Value, opts: &WriteO
         state.registry.insert(rt);
     }
     Ok(stored)
+}
+
+/// Prunes, defaults and validates a custom resource against its CRD schema.
+fn enforce_schema(t: &Target, object: &mut Value, strict: bool) -> ApiResult<()> {
+    if !t.rt.custom {
+        return Ok(());
+    }
+    let Some(schema) = t.rt.schemas.get(&t.version).or_else(|| t.rt.schemas.get(t.rt.storage_version())) else {
+        return Ok(());
+    };
+    let pruned = crate::schema::prune_and_default(schema, object);
+    if strict && !pruned.is_empty() {
+        let fields: Vec<String> = pruned.iter().map(|p| format!("unknown field \"{p}\"")).collect();
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", fields.join(", "))));
+    }
+    let errors = crate::schema::validate(schema, object);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let listed = if errors.len() == 1 { errors[0].clone() } else { format!("[{}]", errors.join(", ")) };
+    let causes: Vec<Value> = errors.iter().map(|e| json!({"reason": "FieldValueInvalid", "message": e})).collect();
+    Err(ApiError::invalid(format!("{}.{} \"{}\" is invalid: {listed}", t.rt.kind, t.rt.group, name_of(object)))
+        .with_details(json!({"name": name_of(object), "group": t.rt.group, "kind": t.rt.kind, "causes": causes})))
 }
 
 fn ownership_is_update(ownership: &Ownership) -> bool {
@@ -383,6 +407,7 @@ fn write_existing(state: &mut State, t: &Target, old: &Value, new: Value, opts: 
     let client_fields = new.pointer("/metadata/managedFields").cloned();
     let mut merged = meta::prepare_update(&t.rt, &t.version, old, new, t.scope)?;
     crate::kinds::normalize(&t.rt, &mut merged);
+    enforce_schema(t, &mut merged, opts.strict)?;
     let new_type = if t.scope == Scope::Main { prepare_crd(state, t, &mut merged)? } else { None };
 
     if let Ownership::Update(manager) = ownership {

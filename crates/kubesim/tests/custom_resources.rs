@@ -26,7 +26,9 @@ fn rotation_crd() -> CustomResourceDefinition {
                     "spec": {"type": "object", "properties": {
                         "targets": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
                                     "items": {"type": "object", "properties": {"name": {"type": "string"}, "key": {"type": "string"}}}},
-                        "schedule": {"type": "string"}}},
+                        "schedule": {"type": "string"},
+                        "mode": {"type": "string", "enum": ["Automatic", "Manual"]},
+                        "interval": {"type": "string", "default": "90d"}}},
                     "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}
             }]
         }
@@ -240,5 +242,29 @@ async fn crd_deletion_removes_resources() {
     let (code, _) = raw(&client, "GET", "/apis/akguard.io/v1alpha1/namespaces/default/accesskeyrotations", "application/json", "").await;
 
     assert_eq!(code, 404);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn schema_prunes_defaults_and_validates() {
+    let (sim, client, api) = setup().await;
+
+    let created = api.create(&PostParams::default(), &rotation("r1", json!({"schedule": "1d", "unknownField": true}))).await.unwrap();
+    let invalid = api.create(&PostParams::default(), &rotation("r2", json!({"mode": "Sometimes"}))).await;
+    let strict_body = json!({"apiVersion": "akguard.io/v1alpha1", "kind": "AccessKeyRotation", "metadata": {"name": "r3"}, "spec": {"unknownField": 1}});
+    let (strict, strict_text) = raw(&client, "POST", "/apis/akguard.io/v1alpha1/namespaces/default/accesskeyrotations?fieldValidation=Strict",
+        "application/json", &strict_body.to_string()).await;
+
+    assert!(created.data["spec"].get("unknownField").is_none(), "unknown fields are pruned");
+    assert_eq!(created.data["spec"]["interval"], json!("90d"), "schema defaults are filled in");
+    match invalid {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422);
+            assert!(status.message.contains("spec.mode: Unsupported value"), "{}", status.message);
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+    assert_eq!(strict, 400);
+    assert!(strict_text.contains("unknown field \\\"spec.unknownField\\\""), "{strict_text}");
     sim.shutdown().await;
 }

@@ -90,6 +90,7 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
         field_manager: field_manager(query, headers),
         dry_run: query.get("dryRun").is_some_and(|d| d == "All"),
         force: flag(query, "force"),
+        strict: query.get("fieldValidation").is_some_and(|v| v == "Strict"),
     })
 }
 
