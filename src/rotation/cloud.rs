@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use akguard_hwcloud::{
     AccessKey, AccessKeyStatus, CallObserver, CallRecord, Client, ClientConfig, Credentials,
-    EndpointOverrides, RateLimiter, SharedClock,
+    EndpointOverrides, RateLimiter, SharedClock, TraceQuery,
 };
+use jiff::{SignedDuration, Timestamp};
 
 use super::decision::KeyView;
 use super::marker::KeyMarker;
@@ -102,4 +103,30 @@ pub fn key_view(key: &AccessKey) -> KeyView {
         last_used: key.last_use_time,
         marker: KeyMarker::parse(&key.description),
     }
+}
+
+/// Time of the latest call signed with `access_key_id` after `since` that CTS recorded in
+/// `region`, rejected calls included. IAM moves `last_use_time` only for accepted calls,
+/// so a call with a disabled key shows up here and not there.
+// NOTE: CTS delivers traces minutes after the call, and records each call in the region of
+// the service called (IAM calls in the account's IAM trace region), so this sees calls to
+// services in `region` up to a few minutes old.
+pub async fn traced_use_since(
+    client: &Client,
+    region: &str,
+    access_key_id: &str,
+    since: Timestamp,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, akguard_hwcloud::Error> {
+    let project_id = client.project_id(region).await?;
+    let query = TraceQuery {
+        access_key_id: Some(access_key_id.to_string()),
+        from: Some(since),
+        // `to` is exclusive; a second past `now` includes calls made at `now`.
+        to: Some(now + SignedDuration::from_secs(1)),
+        limit: Some(1),
+        ..TraceQuery::default()
+    };
+    let page = client.list_traces(&project_id, &query).await?;
+    Ok(page.traces.iter().filter_map(|trace| trace.time).max())
 }

@@ -10,10 +10,10 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::ResourceExt;
 
-use super::cloud::key_view;
+use super::cloud::{key_view, traced_use_since};
 use super::context::ReconcileError;
 use super::decision::{
-    ConsumerHealth, IdleDecision, QuotaDecision, SoakDecision, Verification, idle_outcome,
+    ConsumerHealth, IdleDecision, KeyView, QuotaDecision, SoakDecision, Verification, idle_outcome,
     orphaned_keys, quota_decision, soak_outcome, verification_outcome,
 };
 use super::marker::KeyMarker;
@@ -434,6 +434,25 @@ async fn show_old_key(run: &mut Run<'_>, settings: &Settings) -> Result<Result<(
     Ok(Ok((key, client)))
 }
 
+/// The old key as the decisions see it: its `last_use_time` is the later of IAM's value
+/// and the latest call CTS recorded with it after `since`.
+async fn old_key_view(
+    run: &Run<'_>,
+    client: &akguard_hwcloud::Client,
+    key: &akguard_hwcloud::AccessKey,
+    since: jiff::Timestamp,
+) -> Result<KeyView, ReconcileError> {
+    let mut view = key_view(key);
+    let region = &run.object.spec.provider.region;
+    let traced = traced_use_since(client, region, &key.access_key_id, since, run.now)
+        .await
+        .map_err(ReconcileError::cloud("ListTraces"))?;
+    if traced > view.last_used {
+        view.last_used = traced;
+    }
+    Ok(view)
+}
+
 fn report_old_key_in_use(run: &mut Run<'_>, old: &str, since: jiff::Timestamp, switched: jiff::Timestamp) {
     let message = format!(
         "access key {old} was used at {since}, after the switch to its successor at {switched}; something outside the target Secrets still uses it, so it is neither disabled nor deleted"
@@ -455,12 +474,13 @@ fn report_old_key_in_use(run: &mut Run<'_>, old: &str, since: jiff::Timestamp, s
 }
 
 async fn wait_idle(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
-    let (key, _) = match show_old_key(run, settings).await? {
+    let (key, client) = match show_old_key(run, settings).await? {
         Ok(found) => found,
         Err(action) => return Ok(action),
     };
     let switched = rotation.switch_time.as_ref().map(|t| t.0).unwrap_or(rotation.step_start_time.0);
-    match idle_outcome(&key_view(&key), switched, settings.idle_window, run.now) {
+    let view = old_key_view(run, &client, &key, switched).await?;
+    match idle_outcome(&view, switched, settings.idle_window, run.now) {
         IdleDecision::Ready => {
             run.ctx
                 .metrics
@@ -509,7 +529,8 @@ async fn soak(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotatio
     let disabled_at = rotation.disable_time.as_ref().map(|t| t.0).unwrap_or(rotation.step_start_time.0);
     let emergency = rotation.trigger == RotationTrigger::Emergency;
 
-    match soak_outcome(disabled_at, settings.soak_for(emergency), None, &key_view(&key), &health, run.now) {
+    let view = old_key_view(run, &client, &key, disabled_at).await?;
+    match soak_outcome(disabled_at, settings.soak_for(emergency), None, &view, &health, run.now) {
         SoakDecision::Wait { until } => Ok(run.wait_until(until)),
         SoakDecision::Done => {
             let next = if settings.delete_old_key {
@@ -547,7 +568,8 @@ async fn delete_old(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightR
         Err(action) => return Ok(action),
     };
     let disabled_at = rotation.disable_time.as_ref().map(|t| t.0).unwrap_or(rotation.step_start_time.0);
-    let used_since_disable = key.last_use_time.is_some_and(|used| used > disabled_at);
+    let view = old_key_view(run, &client, &key, disabled_at).await?;
+    let used_since_disable = view.last_used.is_some_and(|used| used > disabled_at);
     if key.status == AccessKeyStatus::Active || used_since_disable {
         // Someone re-enabled or tried the key since the soak: it is still wanted.
         run.move_to(
