@@ -155,7 +155,7 @@ fn finish(run: &mut Run<'_>, rotation: &InFlightRotation) {
             trigger: rotation.trigger,
             leak_incident: rotation.leak_incident.clone(),
             step: RotationStep::CheckingQuota,
-            start_time: Time(run.now),
+            start_time: Time(retry_at),
             step_start_time: Time(retry_at),
             attempt: rotation.attempt + 1,
             switch_time: None,
