@@ -108,9 +108,9 @@ pub fn key_view(key: &AccessKey) -> KeyView {
 /// Time of the latest call signed with `access_key_id` after `since` that CTS recorded in
 /// `region`, rejected calls included. IAM moves `last_use_time` only for accepted calls,
 /// so a call with a disabled key shows up here and not there.
-// NOTE: CTS delivers traces minutes after the call, and records each call in the region of
-// the service called (IAM calls in the account's IAM trace region), so this sees calls to
-// services in `region` up to a few minutes old.
+// NOTE: CTS delivers a trace minutes after the call and records it in the region of the
+// service called (IAM calls in the account's IAM trace region), so this misses calls of
+// the last few minutes and calls to services in other regions.
 pub async fn traced_use_since(
     client: &Client,
     region: &str,
@@ -122,7 +122,7 @@ pub async fn traced_use_since(
     let query = TraceQuery {
         access_key_id: Some(access_key_id.to_string()),
         from: Some(since),
-        // `to` is exclusive; a second past `now` includes calls made at `now`.
+        // `to` is exclusive, so a second past `now` includes calls made at `now`.
         to: Some(now + SignedDuration::from_secs(1)),
         limit: Some(1),
         ..TraceQuery::default()
