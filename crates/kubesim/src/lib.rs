@@ -38,6 +38,7 @@ mod sim;
 mod store;
 mod tokens;
 mod strategic;
+mod table;
 mod verbs;
 mod watch;
 pub mod workloads;

@@ -22,8 +22,10 @@ pub struct ResourceType {
     pub has_generation: bool,
     /// Whether the type comes from a CustomResourceDefinition (no strategic merge patch).
     pub custom: bool,
-    /// The CRD's `openAPIV3Schema` per version, used for list types in server-side apply.
+    /// The CRD's `openAPIV3Schema` per version, for pruning, validation and list types.
     pub schemas: BTreeMap<String, Value>,
+    /// The CRD's `additionalPrinterColumns` per version, for the Table format.
+    pub printer_columns: BTreeMap<String, Vec<Value>>,
 }
 
 impl ResourceType {
@@ -115,6 +117,7 @@ impl Registry {
                 has_generation: b.generation,
                 custom: false,
                 schemas: BTreeMap::new(),
+                printer_columns: BTreeMap::new(),
             });
         }
         registry
@@ -181,6 +184,7 @@ pub fn type_from_crd(crd: &Value) -> Result<ResourceType, String> {
     let mut served = Vec::new();
     let mut status_subresource = false;
     let mut schemas = BTreeMap::new();
+    let mut printer_columns = BTreeMap::new();
     for v in versions {
         let name = v.get("name").and_then(Value::as_str).ok_or("spec.versions[].name is missing")?;
         if !v.get("served").and_then(Value::as_bool).unwrap_or(false) {
@@ -194,6 +198,9 @@ pub fn type_from_crd(crd: &Value) -> Result<ResourceType, String> {
         }
         if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
             schemas.insert(name.to_string(), schema.clone());
+        }
+        if let Some(columns) = v.get("additionalPrinterColumns").and_then(Value::as_array) {
+            printer_columns.insert(name.to_string(), columns.clone());
         }
     }
     if served.is_empty() {
@@ -211,6 +218,7 @@ pub fn type_from_crd(crd: &Value) -> Result<ResourceType, String> {
         has_generation: true,
         custom: true,
         schemas,
+        printer_columns,
     })
 }
 

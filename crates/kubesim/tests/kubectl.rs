@@ -39,6 +39,9 @@ spec:
     served: true
     storage: true
     subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
     schema:
       openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
 "#;
@@ -239,5 +242,28 @@ async fn create_generators_are_rejected() {
     // kubectl's create generators send protobuf bodies, which the simulator cannot decode.
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("protobuf"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_prints_server_columns() {
+    let sim = start().await;
+    let kubectl = Kubectl::new(&sim, "columns");
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], DEPLOYMENT).await;
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], CRD).await;
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], ROTATION).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]).await;
+    kubectl.ok(&["patch", "akr", "app-key", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Idle"}}"#]).await;
+
+    let deployments = kubectl.ok(&["get", "deployments"]).await;
+    let rotations = kubectl.ok(&["get", "akr"]).await;
+    let header: Vec<&str> = deployments.lines().next().unwrap_or_default().split_whitespace().collect();
+    let row: Vec<&str> = deployments.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    let rotation_header: Vec<&str> = rotations.lines().next().unwrap_or_default().split_whitespace().collect();
+
+    assert_eq!(header, vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+    assert_eq!(&row[..4], &["web", "2/2", "2", "2"]);
+    assert_eq!(rotation_header, vec!["NAME", "PHASE", "AGE"]);
+    assert!(rotations.contains("Idle"), "{rotations}");
     sim.shutdown().await;
 }

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::Query;
 use axum::response::Response;
 use http::{HeaderMap, Method, StatusCode, Uri, header};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// The parts of a resource path after `/api/v1` or `/apis/<group>/<version>`.
@@ -184,8 +184,23 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     })?;
 
     let sim = &app.sim;
+    let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
+    let table_mode = crate::table::wants_table(accept).then(|| query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()));
     let (code, object) = match verb {
-        "watch" => return super::watch::respond(app.sim.clone(), target, &query),
+        "watch" => return super::watch::respond(app.sim.clone(), target, &query, table_mode),
+        "get" | "list" if table_mode.is_some() => {
+            let include = table_mode.as_deref().unwrap_or("Metadata");
+            let table = if verb == "get" {
+                let object = sim.get(&target)?;
+                let metadata = json!({"resourceVersion": crate::meta::resource_version_of(&object)});
+                crate::table::table(&rt, version, &[object], metadata, include, true)
+            } else {
+                let list = sim.list(&target, &list_options(&query, &rt.kind)?)?;
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                crate::table::table(&rt, version, &items, list["metadata"].clone(), include, true)
+            };
+            (StatusCode::OK, table)
+        }
         "get" => (StatusCode::OK, sim.get(&target)?),
         "list" => (StatusCode::OK, sim.list(&target, &list_options(&query, &rt.kind)?)?),
         "create" => (StatusCode::CREATED, sim.create(&target, parse_body(headers, &body)?, &write_options(&query, headers)?)?),

@@ -36,9 +36,31 @@ fn bookmark(target: &Target, rv: u64, initial_events_end: bool) -> Bytes {
     line("BOOKMARK", &json!({"kind": target.rt.kind, "apiVersion": target.rt.api_version(&target.version), "metadata": metadata}))
 }
 
+/// Encodes watch events as plain objects or, for kubectl's `get -w`, as one-row Tables whose
+/// first carries the column definitions.
+struct Encoder {
+    target: Target,
+    /// `includeObject` when the client asked for the Table format.
+    table: Option<String>,
+    columns_sent: bool,
+}
+
+impl Encoder {
+    fn event(&mut self, kind: EventType, object: Value) -> Bytes {
+        let object = to_version(&self.target.rt, &self.target.version, object);
+        let Some(include) = &self.table else {
+            return line(kind.as_str(), &object);
+        };
+        let metadata = json!({"resourceVersion": crate::meta::resource_version_of(&object)});
+        let table = crate::table::table(&self.target.rt, &self.target.version, &[object], metadata, include, !self.columns_sent);
+        self.columns_sent = true;
+        line(kind.as_str(), &table)
+    }
+}
+
 /// Starts a watch. Events before the response are computed under the store lock together
 /// with the subscription, so no write falls between replay and live events.
-pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>) -> ApiResult<Response> {
+pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, table: Option<String>) -> ApiResult<Response> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &target.rt.kind)
@@ -63,6 +85,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>) -
         fields,
     };
     let requested_rv = query.get("resourceVersion").filter(|rv| !rv.is_empty() && *rv != "0");
+    let mut encoder = Encoder { target: target.clone(), table, columns_sent: false };
 
     let (initial, mut receiver, start_rv) = {
         let state = sim.lock();
@@ -74,7 +97,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>) -
                     Some(events) => {
                         for event in events {
                             if let Some(kind) = filter.translate(&event) {
-                                initial.push(line(kind.as_str(), &to_version(&target.rt, &target.version, event.object.clone())));
+                                initial.push(encoder.event(kind, event.object.clone()));
                             }
                         }
                     }
@@ -89,7 +112,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>) -
                 let namespace = filter.namespace.as_deref();
                 for (_, object) in state.range(&target.rt.group, &target.rt.plural, namespace) {
                     if filter.labels.matches(object) && filter.fields.matches(object) {
-                        initial.push(line(EventType::Added.as_str(), &to_version(&target.rt, &target.version, object.clone())));
+                        initial.push(encoder.event(EventType::Added, object.clone()));
                     }
                 }
                 if send_initial {
@@ -122,7 +145,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>) -
                     Ok(event) => {
                         last_rv = last_rv.max(event.rv);
                         match filter.translate(&event) {
-                            Some(kind) => line(kind.as_str(), &to_version(&target.rt, &target.version, event.object.clone())),
+                            Some(kind) => encoder.event(kind, event.object.clone()),
                             None => continue,
                         }
                     }
