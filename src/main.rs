@@ -25,6 +25,9 @@ enum Command {
     Crds,
     /// Runs a local Huawei Cloud (IAM, CTS) that speaks the real wire protocol.
     Emulator(akguard_emulator::cli::EmulatorArgs),
+    /// Runs an in-memory Kubernetes API server on this machine, for trying manifests and
+    /// kubectl without a cluster.
+    Simulator(akguard_kubesim::cli::SimArgs),
     /// Shows the whole product on this machine: emulator, Kubernetes API simulator and the
     /// operator, a requested rotation and an emergency rotation for a leaked key.
     Sandbox(akguard::sandbox::command::SandboxArgs),
@@ -90,6 +93,9 @@ fn main() -> anyhow::Result<()> {
             telemetry::init(akguard::runtime::config::LogFormat::Text, "warn")?;
             runtime()?.block_on(akguard::sandbox::command::run(args))
         }
+        Command::Simulator(args) => runtime()?
+            .block_on(akguard_kubesim::cli::run(args))
+            .map_err(|error| anyhow::anyhow!("{error}")),
         Command::Plugin(command) => runtime()?.block_on(plugin::run(command)),
     }
 }
