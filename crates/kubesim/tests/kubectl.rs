@@ -267,3 +267,23 @@ async fn get_prints_server_columns() {
     assert!(rotations.contains("Idle"), "{rotations}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn set_image_and_rollout_undo() {
+    let sim = start().await;
+    let kubectl = Kubectl::new(&sim, "undo");
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], DEPLOYMENT).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]).await;
+
+    kubectl.ok(&["set", "image", "deployment/web", "app=app:2"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]).await;
+    let history = kubectl.ok(&["rollout", "history", "deployment/web"]).await;
+    let undone = kubectl.ok(&["rollout", "undo", "deployment/web"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]).await;
+    let image = kubectl.ok(&["get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]).await;
+
+    assert!(history.lines().any(|l| l.starts_with('2')), "{history}");
+    assert!(undone.contains("rolled back"), "{undone}");
+    assert_eq!(image, "app:1");
+    sim.shutdown().await;
+}

@@ -112,9 +112,14 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
         }
         WorkloadKind::DaemonSet => status::daemon_set(generation, NODES, &p),
     };
-    if object.get("status") != Some(&new_status) {
-        let mut updated = object.clone();
-        updated["status"] = new_status;
+    let mut updated = object.clone();
+    updated["status"] = new_status;
+    if kind == WorkloadKind::Deployment {
+        // The deployment controller records the current revision on the Deployment itself;
+        // `kubectl rollout undo` and `describe` read it.
+        updated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(run.revision.to_string());
+    }
+    if updated != object {
         state.put(key("apps", kind.plural(), &namespace, &name), updated);
     }
 
