@@ -103,7 +103,8 @@ fn keys_of_other_resources(run: &Run<'_>) -> BTreeSet<String> {
 
 async fn check_quota(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
     if rotation.step_start_time.0 > run.now {
-        // A retry after a rollback waits out its backoff here.
+        // A retry after a rollback waits out its backoff here, and a full quota its next
+        // check.
         return Ok(run.wait_until(rotation.step_start_time.0));
     }
     let Some(user_id) = run.user_id() else {
@@ -156,8 +157,11 @@ async fn check_quota(run: &mut Run<'_>, settings: &Settings, rotation: &InFlight
             if first {
                 run.event(EventType::Warning, reasons::KEY_QUOTA_EXCEEDED, message);
             }
-            // Look again later with one list call; never a create that is known to fail.
-            Ok(run.wait_until(run.now + jiff::SignedDuration::from_mins(5)))
+            // Look again in 5 minutes with one list call, never a create that is known to
+            // fail. The step's start time holds the check, so polls in between call nothing.
+            let next_check = run.now + jiff::SignedDuration::from_mins(5);
+            rotation_mut(run).step_start_time = Time(next_check);
+            Ok(run.wait_until(next_check))
         }
     }
 }
