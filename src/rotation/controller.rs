@@ -16,7 +16,7 @@ use kube::{Api, Client, ResourceExt};
 
 use super::cloud::CloudClients;
 use super::context::Context;
-use super::reconcile::{error_policy, reconcile};
+use super::reconcile::{error_policy, overlaps, reconcile};
 use crate::api::leak::LeakIncident;
 use crate::api::rotation::AccessKeyRotation;
 use crate::runtime::health::Readiness;
@@ -49,10 +49,7 @@ pub async fn run(
     settings: ControllerSettings,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<AccessKeyRotation> = match settings.namespaces.as_slice() {
-        [single] => Api::namespaced(client.clone(), single),
-        _ => Api::all(client.clone()),
-    };
+    let api = api_for(&client, &settings.namespaces);
     let controller = Controller::new(api, watcher::Config::default().any_semantic());
     let store = controller.store();
 
@@ -62,6 +59,8 @@ pub async fn run(
         _ => Api::all(client.clone()),
     };
     let incident_store = store.clone();
+    let peers = api_for(&client, &settings.namespaces);
+    let peer_store = store.clone();
     let controller = controller
         .watches(incidents, watcher::Config::default().any_semantic(), move |incident| {
             let namespace = incident.namespace();
@@ -74,6 +73,16 @@ pub async fn run(
                         == Some(incident.spec.access_key_id.as_str())
                 })
                 .map(|rotation| ObjectRef::from_obj(&*rotation))
+                .collect::<Vec<_>>()
+        })
+        // A change to one resource wakes the others that share a target Secret or the IAM
+        // user with it, so both sides of a conflict report it, not only the newer one.
+        .watches(peers, watcher::Config::default().any_semantic(), move |changed| {
+            peer_store
+                .state()
+                .into_iter()
+                .filter(|other| other.uid() != changed.uid() && overlaps(&changed, other))
+                .map(|other| ObjectRef::from_obj(&*other))
                 .collect::<Vec<_>>()
         })
         .with_config(Config::default().concurrency(settings.concurrency))
@@ -129,4 +138,11 @@ pub async fn run(
             }
         })
         .await;
+}
+
+fn api_for(client: &Client, namespaces: &[String]) -> Api<AccessKeyRotation> {
+    match namespaces {
+        [single] => Api::namespaced(client.clone(), single),
+        _ => Api::all(client.clone()),
+    }
 }

@@ -155,6 +155,22 @@ fn find_conflict(run: &Run<'_>, spec: &AccessKeyRotationSpec) -> Option<String> 
     None
 }
 
+/// Whether two resources share a target Secret or the IAM user, the overlap that
+/// [`find_conflict`] reports.
+pub fn overlaps(a: &AccessKeyRotation, b: &AccessKeyRotation) -> bool {
+    let user = |object: &AccessKeyRotation| {
+        object
+            .status
+            .as_ref()
+            .and_then(|status| status.user_id.clone())
+            .or_else(|| object.spec.user_id.clone())
+    };
+    let same_secret = a.namespace() == b.namespace()
+        && a.spec.targets.iter().any(|t| b.spec.targets.iter().any(|u| u.name == t.name));
+    let same_user = user(a).is_some() && user(a) == user(b);
+    same_secret || same_user
+}
+
 /// Rebuilds a lost in-flight rotation from what the cluster shows: a staging Secret of
 /// this resource means a rotation was under way.
 async fn recover_in_flight(run: &mut Run<'_>, settings: &Settings) -> Result<(), ReconcileError> {
