@@ -567,9 +567,17 @@ async fn soak(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotatio
 }
 
 async fn delete_old(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
-    let (key, client) = match show_old_key(run, settings).await? {
-        Ok(found) => found,
-        Err(action) => return Ok(action),
+    let (key, client) = match show_old_key(run, settings).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(action)) => return Ok(action),
+        Err(ReconcileError::Cloud { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            // The delete call went through but the process died before it wrote the
+            // status, so the step is done.
+            let old = run.status.current_access_key_id.clone().unwrap_or_default();
+            run.move_to(RotationStep::CleaningUp, format!("access key {old} is already deleted"));
+            return Ok(run.next_now());
+        }
+        Err(error) => return Err(error),
     };
     let disabled_at = rotation.disable_time.as_ref().map(|t| t.0).unwrap_or(rotation.step_start_time.0);
     let view = old_key_view(run, &client, &key, disabled_at).await?;
