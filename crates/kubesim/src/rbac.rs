@@ -108,7 +108,7 @@ pub fn authorize(state: &State, request: &RequestAttributes) -> bool {
         .any(|(_, binding)| binding_grants(state, binding, &request.namespace, request))
 }
 
-/// The message kube-apiserver sends with a 403 from RBAC.
+/// Formats the message kube-apiserver sends with a 403 from RBAC.
 pub fn forbidden_message(request: &RequestAttributes) -> String {
     let resource = if request.subresource.is_empty() {
         request.resource.clone()

@@ -163,7 +163,7 @@ pub fn table(rt: &ResourceType, version: &str, objects: &[Value], metadata: Valu
     out
 }
 
-/// Whether an Accept header asks for the Table format.
+/// Checks whether an Accept header requests the Table format as its first choice.
 pub fn wants_table(accept: &str) -> bool {
     accept.split(',').next().is_some_and(|first| first.contains("as=Table"))
 }

@@ -23,7 +23,7 @@ pub struct Tokens {
     issued: Mutex<HashMap<String, Binding>>,
 }
 
-/// The identity kube-apiserver gives a ServiceAccount token.
+/// Builds the identity kube-apiserver gives a ServiceAccount token.
 pub fn service_account_user(namespace: &str, name: &str) -> UserInfo {
     UserInfo {
         username: format!("system:serviceaccount:{namespace}:{name}"),
@@ -56,7 +56,8 @@ impl Sim {
         (crate::meta::uid_of(account) == binding.uid).then(|| service_account_user(&binding.namespace, &binding.name))
     }
 
-    /// Answers a TokenRequest (`POST .../serviceaccounts/<name>/token`) with a new token.
+    /// Issues a token for a TokenRequest (`POST .../serviceaccounts/<name>/token`) and returns
+    /// the TokenRequest with its status filled in.
     pub fn token_request(&self, namespace: &str, name: &str, body: &Value) -> ApiResult<Value> {
         let token = self.issue_token(namespace, name)?;
         let seconds = body.pointer("/spec/expirationSeconds").and_then(Value::as_i64).unwrap_or(3600);

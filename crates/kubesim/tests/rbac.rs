@@ -17,8 +17,9 @@ async fn create(client: &kube::Client, path: &str, body: Value) {
     assert_eq!(code, 201, "POST {path}: {text}");
 }
 
-/// An admin client, a namespace `team` with ServiceAccount `operator`, a Role that reads
-/// Secrets and updates only `app-key`, and a RoleBinding to it.
+/// Creates namespaces `team` and `other`, ServiceAccount `operator` in `team`, a Role that
+/// reads Secrets and updates only `app-key`, a RoleBinding to it, and three Secrets.
+/// Returns the admin client.
 async fn setup(sim: &akguard_kubesim::RunningSim) -> kube::Client {
     let admin = client(sim);
     let namespaces: Api<Namespace> = Api::all(admin.clone());

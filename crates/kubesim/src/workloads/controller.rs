@@ -18,8 +18,8 @@ const NODES: u32 = 1;
 /// Interval between garbage collection passes when no deletion triggers one.
 const GC_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Interval between passes over a workload whose rollout has settled and that nobody wrote;
-/// it still repairs pods deleted by hand.
+/// Interval between passes over a workload whose rollout has settled and that no client
+/// wrote since. These passes still recreate pods deleted by hand.
 const SETTLED_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The rollout of one revision of one workload.
@@ -171,7 +171,7 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
     }
 }
 
-/// Whether a rollout has reached a state that time alone no longer changes.
+/// Checks whether a rollout has reached a state that time alone no longer changes.
 fn settled(plan: &RolloutPlan, p: &Progress, has_deadline: bool) -> bool {
     match plan.outcome {
         super::Outcome::Healthy => p.complete,
