@@ -244,6 +244,9 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
     let Some((access_key_id, _)) = pair else {
         let state = read_target(&run.secrets, &primary).await?;
         if spec.user_id.is_some() && spec.provider.credentials_secret_ref.is_some() {
+            if let Err(action) = check_bootstrap_user(run, settings).await? {
+                return Ok(action);
+            }
             start(run, Trigger::Request("bootstrap".into()), RotationTrigger::Bootstrap, None);
             return Ok(run.next_now());
         }
@@ -258,7 +261,7 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
             _ => (
                 reasons::DATA_KEY_MISSING,
                 format!(
-                    "target Secret {} lacks data key {} or {}; put the current access key ID and secret access key there, or set spec.userId and spec.provider.credentialsSecretRef to create the first key",
+                    "target Secret {} (spec.targets[0]) lacks data key {} or {}; put the current access key ID and secret access key there, name the data keys it uses in spec.targets[0].accessKeyIdKey and secretAccessKeyKey, or set spec.userId and spec.provider.credentialsSecretRef to create the first key",
                     primary.secret_name, primary.access_key_id_key, primary.secret_access_key_key
                 ),
             ),
@@ -410,6 +413,13 @@ async fn adopt(
             return Ok(Err(Action::requeue(Duration::from_secs(300))));
         }
     };
+    // IAM is global, so only a project lookup shows that the account has no project in
+    // the region, before anything else needs one.
+    if let Err(error) = client.project_id(&spec.provider.region).await {
+        let (reason, message) = describe_cloud_error(&error, access_key_id);
+        report_blocked(run, reason, message);
+        return Ok(Err(Action::requeue(Duration::from_secs(300))));
+    }
     if let Some(user_id) = &spec.user_id
         && user_id != &key.user_id
     {
@@ -445,12 +455,34 @@ async fn adopt(
     Ok(Ok(()))
 }
 
+/// Checks that the IAM user of a bootstrap exists and the acting identity may list its
+/// keys, before a rotation creates its first key.
+async fn check_bootstrap_user(run: &mut Run<'_>, settings: &Settings) -> Result<Result<(), Action>, ReconcileError> {
+    let client = match run.require_acting_client(settings).await? {
+        Ok(client) => client,
+        Err(action) => return Ok(Err(action)),
+    };
+    let user_id = run.object.spec.user_id.clone().unwrap_or_default();
+    let Err(error) = client.list_access_keys(Some(&user_id)).await else {
+        return Ok(Ok(()));
+    };
+    let (reason, message) = match error.kind() {
+        ErrorKind::NotFound => (
+            reasons::USER_NOT_FOUND,
+            format!("IAM user {user_id} (spec.userId) was not found: {error}; fix spec.userId"),
+        ),
+        _ => describe_cloud_error(&error, &user_id),
+    };
+    report_blocked(run, reason, message);
+    Ok(Err(Action::requeue(Duration::from_secs(300))))
+}
+
 /// Condition reason and message for a failed cloud call about `access_key_id`.
 pub fn describe_cloud_error(error: &akguard_hwcloud::Error, access_key_id: &str) -> (&'static str, String) {
     match error.kind() {
         ErrorKind::NotFound => (
             reasons::USER_NOT_FOUND,
-            format!("IAM does not know access key {access_key_id}: {error}; put a valid key in the primary target Secret"),
+            format!("IAM does not know access key {access_key_id}: {error}; put a valid key in the primary target Secret (spec.targets[0])"),
         ),
         ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::KeyInactive | ErrorKind::UserDisabled => (
             reasons::PERMISSION_DENIED,
