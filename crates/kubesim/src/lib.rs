@@ -29,6 +29,7 @@ mod kinds;
 mod kubeconfig;
 mod meta;
 mod openapi;
+mod partial;
 mod patch;
 mod rbac;
 mod schema;

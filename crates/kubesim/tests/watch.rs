@@ -231,3 +231,34 @@ async fn shutdown_ends_open_watches() {
 
     assert!(result.is_ok(), "the open watch ended with the server");
 }
+
+#[tokio::test]
+async fn metadata_watcher_gets_partial_objects() {
+    use kube::core::PartialObjectMeta;
+    let sim = start().await;
+    let client = client(&sim);
+    let secrets: Api<Secret> = Api::default_namespaced(client.clone());
+    let full: Secret = serde_json::from_value(json!({"metadata": {"name": "a", "labels": {"app": "web"}}, "stringData": {"k": "v"}})).unwrap();
+    secrets.create(&PostParams::default(), &full).await.unwrap();
+    let metadata: Api<PartialObjectMeta<Secret>> = Api::default_namespaced(client.clone());
+    let (reader, writer) = reflector::store();
+    let stream = reflector(writer, watcher(metadata.clone(), watcher::Config::default())).applied_objects();
+    let task = tokio::spawn(stream.for_each(|_| async {}));
+
+    tokio::time::timeout(Duration::from_secs(5), reader.wait_until_ready()).await.unwrap().unwrap();
+    let listed = metadata.list(&ListParams::default()).await.unwrap();
+    let (_, raw_body) = raw(&client, "GET", "/api/v1/namespaces/default/secrets/a", "application/json", "").await;
+    let request = http::Request::get("/api/v1/namespaces/default/secrets")
+        .header("accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+        .body(Vec::new())
+        .unwrap();
+    let partial_text = client.request_text(request).await.unwrap();
+
+    assert_eq!(reader.state().len(), 1);
+    assert_eq!(listed.items[0].metadata.labels.as_ref().unwrap()["app"], "web");
+    assert!(raw_body.contains("\"data\""), "a plain GET still returns data");
+    assert!(!partial_text.contains("\"data\""), "{partial_text}");
+    assert!(partial_text.contains("PartialObjectMetadataList"), "{partial_text}");
+    task.abort();
+    sim.shutdown().await;
+}

@@ -186,8 +186,9 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     let sim = &app.sim;
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     let table_mode = crate::table::wants_table(accept).then(|| query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()));
+    let metadata_only = crate::partial::wants_metadata(accept);
     let (code, object) = match verb {
-        "watch" => return super::watch::respond(app.sim.clone(), target, &query, table_mode),
+        "watch" => return super::watch::respond(app.sim.clone(), target, &query, table_mode, metadata_only),
         "get" | "list" if table_mode.is_some() => {
             let include = table_mode.as_deref().unwrap_or("Metadata");
             let table = if verb == "get" {
@@ -217,6 +218,11 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         "delete" => (StatusCode::OK, sim.delete(&target, &delete_options(&query, &body)?)?),
         "deletecollection" => (StatusCode::OK, sim.delete_collection(&target, &list_options(&query, &rt.kind)?, &delete_options(&query, &body)?)?),
         _ => unreachable!("verbs are matched above"),
+    };
+    let object = match (metadata_only, verb) {
+        (false, _) => object,
+        (true, "list" | "deletecollection") => crate::partial::list(&object),
+        (true, _) => crate::partial::object(&object),
     };
     Ok(json_response(code, &object))
 }

@@ -40,14 +40,19 @@ fn bookmark(target: &Target, rv: u64, initial_events_end: bool) -> Bytes {
 /// first carries the column definitions.
 struct Encoder {
     target: Target,
-    /// `includeObject` when the client asked for the Table format.
+    /// `includeObject` when the client requested the Table format.
     table: Option<String>,
     columns_sent: bool,
+    /// The client requested PartialObjectMetadata.
+    metadata_only: bool,
 }
 
 impl Encoder {
     fn event(&mut self, kind: EventType, object: Value) -> Bytes {
         let object = to_version(&self.target.rt, &self.target.version, object);
+        if self.metadata_only {
+            return line(kind.as_str(), &crate::partial::object(&object));
+        }
         let Some(include) = &self.table else {
             return line(kind.as_str(), &object);
         };
@@ -60,7 +65,7 @@ impl Encoder {
 
 /// Starts a watch. Events before the response are computed under the store lock together
 /// with the subscription, so no write falls between replay and live events.
-pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, table: Option<String>) -> ApiResult<Response> {
+pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, table: Option<String>, metadata_only: bool) -> ApiResult<Response> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &target.rt.kind)
@@ -85,7 +90,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, t
         fields,
     };
     let requested_rv = query.get("resourceVersion").filter(|rv| !rv.is_empty() && *rv != "0");
-    let mut encoder = Encoder { target: target.clone(), table, columns_sent: false };
+    let mut encoder = Encoder { target: target.clone(), table, columns_sent: false, metadata_only };
 
     let (initial, mut receiver, start_rv) = {
         let state = sim.lock();
