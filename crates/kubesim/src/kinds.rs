@@ -28,15 +28,16 @@ fn set_default(object: &mut Value, pointer: &str, value: Value) {
         return;
     }
     let mut node = object;
-    let tokens: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    // JSON pointer escaping: `~1` is `/` and `~0` is `~`.
+    let tokens: Vec<String> = pointer.trim_start_matches('/').split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
     let (last, parents) = tokens.split_last().expect("pointer has a token");
     for token in parents {
-        if !node.get(*token).is_some_and(Value::is_object) {
-            node[*token] = json!({});
+        if !node.get(token).is_some_and(Value::is_object) {
+            node[token.as_str()] = json!({});
         }
-        node = node.get_mut(*token).expect("just inserted");
+        node = node.get_mut(token).expect("just inserted");
     }
-    node[*last] = value;
+    node[last.as_str()] = value;
 }
 
 /// Fills defaults and normalizes an object of a built-in kind before it is stored.
@@ -146,6 +147,15 @@ mod tests {
         assert_eq!(secret["data"], json!({"a": "YQ==", "b": "Zm9v"}));
         assert_eq!(secret["type"], json!("Opaque"));
         assert!(secret.get("stringData").is_none());
+    }
+
+    #[test]
+    fn namespace_gets_name_label() {
+        let rt = Registry::with_builtins().by_group_resource("", "namespaces").unwrap().clone();
+        let mut namespace = json!({"metadata": {"name": "team"}});
+        normalize(&rt, &mut namespace);
+        assert_eq!(namespace["metadata"]["labels"]["kubernetes.io/metadata.name"], json!("team"));
+        assert_eq!(namespace["status"]["phase"], json!("Active"));
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod selectors;
 mod sim;
 mod store;
 mod tokens;
+mod validation;
 mod strategic;
 mod table;
 mod verbs;

@@ -120,6 +120,15 @@ impl Sim {
         if !rv.is_empty() && rv != resource_version_of(&old) {
             return Err(ApiError::conflict(&t.rt.group_resource(), t.name(), STALE));
         }
+        if rv.is_empty() && t.rt.custom {
+            // Custom resources do not allow unconditional updates, unlike most built-in kinds.
+            return Err(ApiError::invalid(format!(
+                "{}.{} \"{}\" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update",
+                t.rt.kind,
+                t.rt.group,
+                t.name()
+            )));
+        }
         let updated = write_existing(&mut state, t, &old, body, opts, Ownership::Update(&opts.field_manager))?;
         self.after_write(&mut state, t);
         Ok(to_version(&t.rt, &t.version, updated))
@@ -338,6 +347,7 @@ fn create_in_state(state: &mut State, t: &Target, mut body: Value, opts: &WriteO
     meta::prepare_create(&t.rt, &t.version, &mut body, namespace.as_deref(), &name);
     crate::kinds::normalize(&t.rt, &mut body);
     enforce_schema(t, &mut body, opts.strict)?;
+    crate::validation::validate(&t.rt, &body)?;
     let new_type = prepare_crd(state, t, &mut body)?;
     if let Ownership::Update(manager) = ownership {
         let now = meta::now_rfc3339();
@@ -408,6 +418,7 @@ fn write_existing(state: &mut State, t: &Target, old: &Value, new: Value, opts: 
     let mut merged = meta::prepare_update(&t.rt, &t.version, old, new, t.scope)?;
     crate::kinds::normalize(&t.rt, &mut merged);
     enforce_schema(t, &mut merged, opts.strict)?;
+    crate::validation::validate(&t.rt, &merged)?;
     let new_type = if t.scope == Scope::Main { prepare_crd(state, t, &mut merged)? } else { None };
 
     if let Ownership::Update(manager) = ownership {

@@ -268,3 +268,14 @@ async fn schema_prunes_defaults_and_validates() {
     assert!(strict_text.contains("unknown field \\\"spec.unknownField\\\""), "{strict_text}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn replace_without_resource_version_is_invalid() {
+    let (sim, _client, api) = setup().await;
+    api.create(&PostParams::default(), &rotation("r1", json!({"schedule": "90d"}))).await.unwrap();
+
+    let result = api.replace("r1", &PostParams::default(), &rotation("r1", json!({"schedule": "1d"}))).await;
+
+    assert!(matches!(result, Err(kube::Error::Api(s)) if s.code == 422), "custom resources need metadata.resourceVersion on update");
+    sim.shutdown().await;
+}

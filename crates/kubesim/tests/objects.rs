@@ -395,3 +395,21 @@ async fn protobuf_body_is_rejected() {
     assert_eq!(code, 415);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn invalid_labels_and_data_rejected() {
+    let sim = start().await;
+    let client = client(&sim);
+    let secrets: Api<Secret> = Api::default_namespaced(client.clone());
+
+    let bad_label = api_error(secrets.create(&PostParams::default(), &secret("a", json!({"rotation": "r:1"}))).await);
+    let body = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "b"}, "data": {"key": "not base64!"}}"#;
+    let (bad_data, _) = raw(&client, "POST", "/api/v1/namespaces/default/secrets", "application/json", body).await;
+    let good = secrets.create(&PostParams::default(), &secret("c", json!({"akguard.io/rotation": "r-1"}))).await;
+
+    assert_eq!(bad_label.code, 422);
+    assert!(bad_label.message.contains("metadata.labels"), "{}", bad_label.message);
+    assert_eq!(bad_data, 400);
+    assert!(good.is_ok());
+    sim.shutdown().await;
+}
