@@ -61,6 +61,9 @@ pub struct ListOptions {
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     pub field_manager: String,
+    /// The client set `fieldManager`, which server-side apply requires; otherwise the
+    /// manager was derived from the User-Agent.
+    pub field_manager_given: bool,
     pub dry_run: bool,
     pub force: bool,
     /// `fieldValidation=Strict`: unknown fields of a custom resource are an error, not pruned.

@@ -268,7 +268,7 @@ fn check_list_resource_version(state: &State, opts: &ListOptions) -> ApiResult<(
 }
 
 fn check_apply_body(t: &Target, patch: &Value, opts: &WriteOptions) -> ApiResult<()> {
-    if opts.field_manager.is_empty() || opts.field_manager == "unknown" {
+    if !opts.field_manager_given {
         return Err(ApiError::invalid("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
     }
     if !patch.is_object() {

@@ -88,6 +88,7 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
     }
     Ok(WriteOptions {
         field_manager: field_manager(query, headers),
+        field_manager_given: query.get("fieldManager").is_some_and(|m| !m.is_empty()),
         dry_run: query.get("dryRun").is_some_and(|d| d == "All"),
         force: flag(query, "force"),
         strict: query.get("fieldValidation").is_some_and(|v| v == "Strict"),
