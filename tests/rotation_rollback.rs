@@ -42,6 +42,21 @@ fn through_timeouts(harness: &Harness) -> impl Fn(&AccessKeyRotation) -> SignedD
     }
 }
 
+/// Like [`through_timeouts`], but lets the verification time out only once every consumer
+/// is ready, so only the HTTP check can fail it.
+fn through_check_timeouts(harness: &Harness) -> impl Fn(&AccessKeyRotation) -> SignedDuration + '_ {
+    move |object| {
+        // The verification reports what it waits for; only the check is left.
+        let only_check_pending = step(object) == Some(RotationStep::Verifying)
+            && message(object, conditions::ROTATING).starts_with("verifying: waiting for check");
+        if only_check_pending || waits_on_time(object, harness.now()) {
+            SignedDuration::from_mins(5)
+        } else {
+            SignedDuration::ZERO
+        }
+    }
+}
+
 /// Serves GET /healthz on 127.0.0.1 with the status code in `status`; returns its URL.
 async fn health_server(status: Arc<AtomicU16>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -158,8 +173,11 @@ async fn failing_check_exhausts_retries() {
     harness.wait_ready(NAME).await;
 
     harness.request_rotation(NAME, "first").await;
+    let first = harness.drive(NAME, 600, through_check_timeouts(&harness), |o| rolled_back(o) == 1).await;
+    assert_eq!(reason(&first, conditions::DEGRADED), "HttpCheckFailed");
+    assert_eq!(reason(&first, conditions::ROTATING), "RolledBack");
     let failed = harness
-        .drive(NAME, 1500, through_timeouts(&harness), |o| {
+        .drive(NAME, 1500, through_check_timeouts(&harness), |o| {
             reason(o, conditions::DEGRADED) == "RetriesExhausted"
         })
         .await;
