@@ -155,8 +155,8 @@ fn find_conflict(run: &Run<'_>, spec: &AccessKeyRotationSpec) -> Option<String> 
     None
 }
 
-/// Whether two resources share a target Secret or the IAM user, the overlap that
-/// [`find_conflict`] reports.
+/// Returns whether two resources share a target Secret or the IAM user, which
+/// [`find_conflict`] reports as a conflict.
 pub fn overlaps(a: &AccessKeyRotation, b: &AccessKeyRotation) -> bool {
     let user = |object: &AccessKeyRotation| {
         object
