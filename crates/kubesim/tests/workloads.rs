@@ -274,3 +274,47 @@ async fn control_api_lists_and_rejects_bad_plans() {
     assert_eq!(stats["objects"].as_u64(), Some(sim.object_count() as u64));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn recreate_strategy_stops_old_pods_first() {
+    let sim = start().await;
+    let deployments: Api<Deployment> = Api::default_namespaced(client(&sim));
+    let mut recreate = deployment("web", 3, 600);
+    recreate.spec.as_mut().unwrap().strategy = Some(serde_json::from_value(json!({"type": "Recreate"})).unwrap());
+    deployments.create(&PostParams::default(), &recreate).await.unwrap();
+    wait_rolled_out(&deployments, "web").await;
+    sim.rollouts().set(WorkloadRef::new(WorkloadKind::Deployment, "default", "web"), RolloutPlan::healthy(Duration::from_millis(300)));
+
+    deployments.patch("web", &PatchParams::default(), &restart_patch("r1")).await.unwrap();
+    let gap = eventually("all pods replaced at once", WAIT, || async {
+        let s = deployments.get("web").await.ok()?.status?;
+        (s.observed_generation == Some(2) && s.updated_replicas == Some(3) && s.ready_replicas.unwrap_or(0) == 0).then_some(s)
+    })
+    .await;
+    let done = wait_rolled_out(&deployments, "web").await;
+
+    assert_eq!(gap.replicas, Some(3), "no old pods remain while new ones start");
+    assert_eq!(done.status.unwrap().ready_replicas, Some(3));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn max_unavailable_speeds_rollout() {
+    let sim = start().await;
+    let deployments: Api<Deployment> = Api::default_namespaced(client(&sim));
+    let mut fast = deployment("web", 4, 600);
+    fast.spec.as_mut().unwrap().strategy =
+        Some(serde_json::from_value(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "100%"}})).unwrap());
+    deployments.create(&PostParams::default(), &fast).await.unwrap();
+    wait_rolled_out(&deployments, "web").await;
+    sim.rollouts().set(WorkloadRef::new(WorkloadKind::Deployment, "default", "web"), RolloutPlan::healthy(Duration::from_millis(500)));
+
+    let started = Instant::now();
+    deployments.patch("web", &PatchParams::default(), &restart_patch("r1")).await.unwrap();
+    wait_rolled_out(&deployments, "web").await;
+    let elapsed = started.elapsed();
+
+    // All four pods start in one batch: one 500 ms step, where one pod at a time takes 2 s.
+    assert!(elapsed < Duration::from_millis(1500), "rollout took {elapsed:?}");
+    sim.shutdown().await;
+}

@@ -98,7 +98,10 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
         _ => object.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1) as u32,
     };
     let paused = object.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
-    let strategy = if kind == WorkloadKind::Deployment { Strategy::Surge } else { Strategy::Replace };
+    let strategy = match kind {
+        WorkloadKind::Deployment => deployment_strategy(&object, desired),
+        _ => Strategy::Replace,
+    };
     let deadline = (kind == WorkloadKind::Deployment)
         .then(|| Duration::from_secs(object.pointer("/spec/progressDeadlineSeconds").and_then(Value::as_u64).unwrap_or(600)));
     let workload = WorkloadRef::new(kind, id.1.clone(), id.2.clone());
@@ -134,7 +137,13 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
     let namespace = namespace_of(&object).to_string();
 
     let new_status = match kind {
-        WorkloadKind::Deployment => status::deployment(desired, generation, &p, &format!("{name}-{}", run.hash), object.get("status"), timestamp),
+        WorkloadKind::Deployment => {
+            let unavailable = match strategy {
+                Strategy::Surge { unavailable, .. } => unavailable,
+                _ => 0,
+            };
+            status::deployment(desired, unavailable, generation, &p, &format!("{name}-{}", run.hash), object.get("status"), timestamp)
+        }
         WorkloadKind::StatefulSet => {
             let current = run.old_hash.as_deref().unwrap_or(&run.hash);
             status::stateful_set(generation, &p, &format!("{name}-{current}"), &format!("{name}-{}", run.hash))
@@ -169,6 +178,20 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
             sync_pods(state, &namespace, &object, &template, &[pod], timestamp);
         }
     }
+}
+
+/// Reads a Deployment's strategy; maxSurge and maxUnavailable default to 25%, and when both
+/// resolve to zero one pod of surge is allowed (the API server rejects that spec anyway).
+fn deployment_strategy(object: &Value, desired: u32) -> Strategy {
+    if object.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate") {
+        return Strategy::Recreate;
+    }
+    let surge = super::model::int_or_percent(object.pointer("/spec/strategy/rollingUpdate/maxSurge"), 25, desired, true);
+    let unavailable = super::model::int_or_percent(object.pointer("/spec/strategy/rollingUpdate/maxUnavailable"), 25, desired, false);
+    if surge == 0 && unavailable == 0 {
+        return Strategy::Surge { surge: 1, unavailable: 0 };
+    }
+    Strategy::Surge { surge, unavailable }
 }
 
 /// Checks whether a rollout has reached a state that time alone no longer changes.

@@ -20,11 +20,11 @@ fn condition(previous: Option<&Value>, kind: &str, status: bool, reason: &str, m
     json!({"type": kind, "status": status_text, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
 }
 
-/// Deployment status for `desired` replicas with new ReplicaSet `rs_name`.
-pub fn deployment(desired: u32, generation: i64, p: &Progress, rs_name: &str, previous: Option<&Value>, now: &str) -> Value {
+/// Deployment status for `desired` replicas with new ReplicaSet `rs_name`; `unavailable` is
+/// maxUnavailable resolved to a pod count.
+pub fn deployment(desired: u32, unavailable: u32, generation: i64, p: &Progress, rs_name: &str, previous: Option<&Value>, now: &str) -> Value {
     let available = p.ready();
-    // maxUnavailable defaults to 25% of desired, rounded down.
-    let min_available = desired - desired / 4;
+    let min_available = desired.saturating_sub(unavailable);
     let available_ok = available >= min_available;
     let available_condition = if available_ok {
         condition(previous, "Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.".into(), now)
@@ -47,9 +47,9 @@ pub fn deployment(desired: u32, generation: i64, p: &Progress, rs_name: &str, pr
         "availableReplicas": available,
         "conditions": [available_condition, progressing],
     });
-    let unavailable = desired.saturating_sub(available);
-    if unavailable > 0 {
-        status["unavailableReplicas"] = json!(unavailable);
+    let missing = desired.saturating_sub(available);
+    if missing > 0 {
+        status["unavailableReplicas"] = json!(missing);
     }
     drop_zero(&mut status, &["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"]);
     status
@@ -125,7 +125,7 @@ mod tests {
             (failed, "NewReplicaSetAvailable", "MinimumReplicasUnavailable"),
         ];
         for (p, progressing, available) in cases {
-            let status = deployment(2, 3, &p, "web-abc", None, "t");
+            let status = deployment(2, 0, 3, &p, "web-abc", None, "t");
             assert_eq!(reason(&status, "Progressing"), progressing, "{p:?}");
             assert_eq!(reason(&status, "Available"), available, "{p:?}");
             assert_eq!(status["observedGeneration"], json!(3));
@@ -135,8 +135,8 @@ mod tests {
     #[test]
     fn unchanged_condition_keeps_times() {
         let p = Progress { new_pods: 1, new_ready: 1, complete: true, ..Progress::default() };
-        let first = deployment(1, 1, &p, "rs", None, "t1");
-        let second = deployment(1, 1, &p, "rs", Some(&first), "t2");
+        let first = deployment(1, 0, 1, &p, "rs", None, "t1");
+        let second = deployment(1, 0, 1, &p, "rs", Some(&first), "t2");
         assert_eq!(first, second);
     }
 
