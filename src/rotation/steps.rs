@@ -507,12 +507,73 @@ async fn wait_idle(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRo
     }
 }
 
-async fn disable_old(run: &mut Run<'_>, settings: &Settings, _rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
+/// Runs every HTTP check and returns the ones that fail.
+async fn failing_checks(run: &Run<'_>, settings: &Settings) -> Vec<super::decision::CheckOutcome> {
+    let mut failing = Vec::new();
+    for check in &settings.http_checks {
+        let outcome = http_check::run(&run.ctx.http, check).await;
+        if !outcome.passed {
+            failing.push(outcome);
+        }
+    }
+    failing
+}
+
+fn describe_checks(failing: &[super::decision::CheckOutcome]) -> String {
+    failing
+        .iter()
+        .map(|check| format!("check {} ({})", check.name, check.detail))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Finds what forbids disabling the old key now: a target Secret that no longer contains
+/// the new key, a consumer that is not healthy on it, or a failing HTTP check. The idle
+/// window may last hours after the verification, so this is checked again right before.
+async fn disable_blocker(
+    run: &Run<'_>,
+    settings: &Settings,
+    rotation: &InFlightRotation,
+) -> Result<Option<(&'static str, String)>, ReconcileError> {
+    let new_key = run.status.pending_access_key_id.clone().unwrap_or_default();
+    for target in &settings.targets {
+        let state = read_target(&run.secrets, target).await?;
+        if state != (TargetState::Holds { access_key_id: new_key.clone() }) {
+            return Ok(Some((
+                "TargetsOutOfSync",
+                format!("target Secret {} no longer contains access key {new_key}", target.secret_name),
+            )));
+        }
+    }
+    let health = consumer_health(run, settings, Some(&rotation.id), true).await?;
+    let unhealthy: Vec<String> = health
+        .iter()
+        .filter(|consumer| !consumer.restarted || !consumer.rollout.is_complete())
+        .map(|consumer| consumer.name.clone())
+        .collect();
+    if !unhealthy.is_empty() {
+        return Ok(Some((
+            reasons::ROLLOUT_FAILED,
+            format!("{} not healthy on access key {new_key}", unhealthy.join(", ")),
+        )));
+    }
+    let failing = failing_checks(run, settings).await;
+    if !failing.is_empty() {
+        return Ok(Some((reasons::HTTP_CHECK_FAILED, describe_checks(&failing))));
+    }
+    Ok(None)
+}
+
+async fn disable_old(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
     let (key, client) = match show_old_key(run, settings).await? {
         Ok(found) => found,
         Err(action) => return Ok(action),
     };
     if key.status == AccessKeyStatus::Active {
+        if let Some((reason, why)) = disable_blocker(run, settings, rotation).await? {
+            let message = format!("access key {} stays enabled: {why}", key.access_key_id);
+            return Ok(rollback::start(run, reason, message));
+        }
         client
             .update_access_key(&key.access_key_id, &AccessKeyUpdate::status(AccessKeyStatus::Inactive))
             .await
@@ -534,7 +595,19 @@ async fn soak(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotatio
     let emergency = rotation.trigger == RotationTrigger::Emergency;
 
     let view = old_key_view(run, &client, &key, disabled_at).await?;
-    match soak_outcome(disabled_at, settings.soak_for(emergency), None, &view, &health, run.now) {
+    let decision = soak_outcome(disabled_at, settings.soak_for(emergency), None, &view, &health, run.now);
+    if matches!(decision, SoakDecision::Wait { .. } | SoakDecision::Done) {
+        let failing = failing_checks(run, settings).await;
+        if !failing.is_empty() {
+            let message = format!(
+                "a check failed while access key {} was disabled: {}",
+                key.access_key_id,
+                describe_checks(&failing)
+            );
+            return Ok(rollback::start(run, reasons::HTTP_CHECK_FAILED, message));
+        }
+    }
+    match decision {
         SoakDecision::Wait { until } => Ok(run.wait_until(until)),
         SoakDecision::Done => {
             let next = if settings.delete_old_key {
