@@ -291,3 +291,79 @@ async fn old_key_use_in_soak_blocks_delete() {
     assert_eq!(kept.unwrap().status, KeyStatus::Active, "the old key is enabled again");
     assert!(harness.secret_works("hw").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_check_in_soak_rolls_back() {
+    let mut harness = Harness::start().await;
+    let old_key = harness.world.credentials(APP_USER).access_key_id;
+    let status_code = Arc::new(AtomicU16::new(200));
+    let url = health_server(status_code.clone()).await;
+    let spec = json!({"verification": {"httpChecks": [{"name": "health", "url": url, "timeout": "2s"}]}});
+    harness.create(&rotation_with(&harness.world, NAME, "hw", Some("ops"), spec)).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+
+    harness.request_rotation(NAME, "first").await;
+    harness
+        .drive(
+            NAME,
+            400,
+            |o| {
+                if step(o) == Some(RotationStep::WaitingForIdleOldKey) {
+                    SignedDuration::from_mins(15)
+                } else {
+                    SignedDuration::ZERO
+                }
+            },
+            |o| step(o) == Some(RotationStep::Soaking),
+        )
+        .await;
+    status_code.store(503, Ordering::SeqCst);
+    let back = harness
+        .drive(
+            NAME,
+            400,
+            |o| {
+                if step(o) == Some(RotationStep::Soaking) {
+                    SignedDuration::from_mins(15)
+                } else {
+                    SignedDuration::ZERO
+                }
+            },
+            |o| rolled_back(o) == 1 || completed_rotations(o) == 1,
+        )
+        .await;
+    harness.stop_operator().await;
+
+    assert_eq!(rolled_back(&back), 1, "the failing check during the soak rolls back");
+    assert_eq!(reason(&back, conditions::DEGRADED), "HttpCheckFailed");
+    assert_back_on_old_key(&harness, &old_key).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_consumer_blocks_disable() {
+    let mut harness = Harness::start().await;
+    let old_key = harness.world.credentials(APP_USER).access_key_id;
+    let crash = RolloutPlan::fail_after_ready(Duration::from_millis(50), Duration::from_millis(1000));
+    harness.world.sim.rollouts().set(api_workload(), crash);
+    harness.create(&harness.world.rotation(NAME, "hw", Some("ops"))).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+
+    harness.request_rotation(NAME, "first").await;
+    harness
+        .drive(NAME, 200, |_| SignedDuration::ZERO, |o| step(o) == Some(RotationStep::WaitingForIdleOldKey))
+        .await;
+    harness.world.sim.rollouts().set(api_workload(), RolloutPlan::healthy(Duration::from_millis(50)));
+    // The consumer crashes while the idle window still runs.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let back = harness
+        .drive_until(NAME, SignedDuration::from_mins(15), 400, |o| rolled_back(o) == 1 || completed_rotations(o) == 1)
+        .await;
+    harness.stop_operator().await;
+
+    assert_eq!(rolled_back(&back), 1);
+    assert_eq!(reason(&back, conditions::DEGRADED), "RolloutFailed");
+    assert!(harness.traces_named("updateCredential").is_empty(), "the old key was never disabled");
+    assert_back_on_old_key(&harness, &old_key).await;
+}
