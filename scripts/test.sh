@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-python.sh
 
 export AKGUARD_PYTHON="$PWD/.venv/bin/python"
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
