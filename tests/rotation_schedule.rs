@@ -49,6 +49,7 @@ async fn interval_due_rotates() {
     assert_eq!(keys, vec![new_key.clone()]);
     assert_eq!(harness.secret_pair("hw").await.0, new_key);
     assert!(harness.secret_works("hw").await);
+    assert_eq!(deployment_generation(&harness).await, Some(2), "restarted exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
