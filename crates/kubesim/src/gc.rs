@@ -68,7 +68,6 @@ fn owner_uids(object: &Value) -> Vec<String> {
 
 fn dependents_of(state: &State, uid: &str) -> Vec<ObjKey> {
     state
-        .objects
         .iter()
         .filter(|(_, o)| owner_uids(o).iter().any(|u| u == uid))
         .map(|(k, _)| k.clone())
@@ -116,7 +115,6 @@ fn namespaces(state: &mut State) -> bool {
 
 fn finalizer_work(state: &mut State) -> bool {
     let deleting: Vec<(ObjKey, Value)> = state
-        .objects
         .iter()
         .filter(|(_, o)| is_deleting(o))
         .filter(|(_, o)| {
@@ -160,9 +158,8 @@ fn finalizer_work(state: &mut State) -> bool {
 }
 
 fn dependents(state: &mut State) -> bool {
-    let alive: HashSet<String> = state.objects.values().map(|o| uid_of(o).to_string()).collect();
+    let alive: HashSet<String> = state.iter().map(|(_, o)| uid_of(o).to_string()).collect();
     let orphaned: Vec<(ObjKey, Value, Vec<String>)> = state
-        .objects
         .iter()
         .filter_map(|(k, o)| {
             let owners = owner_uids(o);
@@ -219,7 +216,7 @@ mod tests {
         s.put(key("", "configmaps", "ns", "grandchild"), object("grandchild", "u3", &["u2"], &[]));
         s.remove(&key("", "configmaps", "ns", "owner"));
         collect(&mut s);
-        assert!(s.objects.is_empty());
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Sim {
     }
 
     pub fn object_count(&self) -> usize {
-        self.lock().objects.len()
+        self.lock().len()
     }
 }
 

@@ -20,7 +20,8 @@ pub fn key(group: &str, plural: &str, namespace: &str, name: &str) -> ObjKey {
 /// All mutable server state, guarded by one mutex in [`crate::sim::Sim`].
 pub struct State {
     pub registry: Registry,
-    pub objects: BTreeMap<ObjKey, Value>,
+    /// Objects are shared with the watch history, so a kept event costs no second copy.
+    objects: BTreeMap<ObjKey, Arc<Value>>,
     /// The last resourceVersion handed out; every write takes the next one.
     pub rv: u64,
     pub history: History,
@@ -42,30 +43,52 @@ impl State {
     }
 
     pub fn get(&self, key: &ObjKey) -> Option<&Value> {
-        self.objects.get(key)
+        self.objects.get(key).map(Arc::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Every object, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjKey, &Value)> {
+        self.objects.iter().map(|(k, v)| (k, v.as_ref()))
+    }
+
+    /// Replaces an object without a new resourceVersion or watch event, for a change that a
+    /// following write in the same request publishes.
+    pub fn replace_unpublished(&mut self, key: ObjKey, object: Value) {
+        self.objects.insert(key, Arc::new(object));
     }
 
     /// Stores an object under a new resourceVersion and records the watch event.
     pub fn put(&mut self, key: ObjKey, mut object: Value) -> Value {
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        let previous = self.objects.insert(key.clone(), object.clone());
+        let shared = Arc::new(object);
+        let previous = self.objects.insert(key.clone(), shared.clone());
         let kind = if previous.is_some() { EventType::Modified } else { EventType::Added };
-        self.record(kind, &key, object.clone(), previous);
-        object
+        self.record(kind, &key, shared.clone(), previous);
+        Arc::unwrap_or_clone(shared)
     }
 
     /// Removes an object; the DELETED event carries a new resourceVersion.
     pub fn remove(&mut self, key: &ObjKey) -> Option<Value> {
-        let mut object = self.objects.remove(key)?;
+        let mut object = Arc::unwrap_or_clone(self.objects.remove(key)?);
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.record(EventType::Deleted, key, object.clone(), None);
+        let shared = Arc::new(object);
+        self.record(EventType::Deleted, key, shared.clone(), None);
         self.gc_pending = true;
-        Some(object)
+        Some(Arc::unwrap_or_clone(shared))
     }
 
-    fn record(&mut self, kind: EventType, key: &ObjKey, object: Value, previous: Option<Value>) {
+    fn record(&mut self, kind: EventType, key: &ObjKey, object: Arc<Value>, previous: Option<Arc<Value>>) {
         let event = Arc::new(StoredEvent {
             rv: self.rv,
             kind,
@@ -91,6 +114,7 @@ impl State {
         self.objects
             .range(start..)
             .take_while(move |(k, _)| k.0 == group && k.1 == plural && namespace.is_none_or(|ns| k.2 == ns))
+            .map(|(k, v)| (k, v.as_ref()))
     }
 
     /// Keys of every object in a namespace, across all namespaced types.

@@ -497,7 +497,7 @@ fn delete_in_state(state: &mut State, t: &Target, name: &str, opts: &DeleteOptio
             finalizers.push(finalizer.to_string());
         }
         meta::metadata_mut(&mut with_finalizer).insert("finalizers".into(), json!(finalizers));
-        state.objects.insert(object_key.clone(), with_finalizer);
+        state.replace_unpublished(object_key.clone(), with_finalizer);
     }
 
     if t.rt.group == "apiextensions.k8s.io" && t.rt.plural == "customresourcedefinitions" {

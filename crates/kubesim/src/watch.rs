@@ -31,9 +31,9 @@ pub struct StoredEvent {
     pub group: String,
     pub resource: String,
     pub namespace: String,
-    pub object: Value,
+    pub object: Arc<Value>,
     /// The object before a modification, so a selector watch can see it leave or enter.
-    pub previous: Option<Value>,
+    pub previous: Option<Arc<Value>>,
 }
 
 /// The last `capacity` events. A watch may resume from any resourceVersion at or after
@@ -127,8 +127,8 @@ mod tests {
             group: "".into(),
             resource: "secrets".into(),
             namespace: "ns".into(),
-            object: json!({"metadata": {"name": "a", "labels": labels}}),
-            previous: previous.map(|labels| json!({"metadata": {"name": "a", "labels": labels}})),
+            object: Arc::new(json!({"metadata": {"name": "a", "labels": labels}})),
+            previous: previous.map(|labels| Arc::new(json!({"metadata": {"name": "a", "labels": labels}}))),
         }
     }
 

@@ -12,6 +12,17 @@ use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// Resident memory of this test process (simulator and client together), from /proc.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
 #[tokio::test]
 #[ignore = "measurement; prints numbers"]
 async fn measure_start_time() {
@@ -30,6 +41,7 @@ async fn measure_start_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; prints numbers"]
 async fn measure_ten_thousand_objects() {
+    let rss_before = rss_mib();
     let sim = start().await;
     let secrets: Api<Secret> = Api::default_namespaced(client(&sim));
     let body = "x".repeat(1024);
@@ -59,6 +71,7 @@ async fn measure_ten_thousand_objects() {
         })
         .await;
     let create_time = started.elapsed();
+    let rss_after_create = rss_mib();
 
     let full_latency = probe("full", secrets.clone()).await;
     let started = Instant::now();
@@ -81,6 +94,10 @@ async fn measure_ten_thousand_objects() {
     let paged_time = started.elapsed();
 
     println!("objects stored: {}", sim.object_count());
+    println!(
+        "process RSS before start: {rss_before:.1} MiB; after creating 10,000 Secrets: {rss_after_create:.1} MiB; after the lists: {:.1} MiB",
+        rss_mib()
+    );
     println!("create 10,000 1 KiB Secrets, 16 concurrent: {create_time:?} ({:.0}/s)", 10_000.0 / create_time.as_secs_f64());
     println!("create+get latency with ~0 objects: {empty_latency:?}; with 10,000: {full_latency:?}");
     println!("list all 10,000 by label: {list_time:?} ({} items)", listed.items.len());

@@ -30,7 +30,7 @@ pub fn handle(app: &App, method: &Method, rest: &[&str], body: &Bytes) -> ApiRes
     match (method.as_str(), rest) {
         ("GET", ["stats"]) => {
             let state = app.sim.lock();
-            Ok(json_response(StatusCode::OK, &json!({"objects": state.objects.len(), "resourceVersion": state.rv.to_string()})))
+            Ok(json_response(StatusCode::OK, &json!({"objects": state.len(), "resourceVersion": state.rv.to_string()})))
         }
         ("GET", ["rollouts"]) => {
             let workloads: Vec<_> = rollouts

@@ -102,7 +102,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, t
                     Some(events) => {
                         for event in events {
                             if let Some(kind) = filter.translate(&event) {
-                                initial.push(encoder.event(kind, event.object.clone()));
+                                initial.push(encoder.event(kind, (*event.object).clone()));
                             }
                         }
                     }
@@ -150,7 +150,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, t
                     Ok(event) => {
                         last_rv = last_rv.max(event.rv);
                         match filter.translate(&event) {
-                            Some(kind) => encoder.event(kind, event.object.clone()),
+                            Some(kind) => encoder.event(kind, (*event.object).clone()),
                             None => continue,
                         }
                     }
