@@ -111,8 +111,17 @@ pub async fn run(
     let ready_store = store.clone();
     let ready_flag = readiness.clone();
     tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() {
-            ready_flag.caches_synced.store(true, Ordering::SeqCst);
+        // NOTE: kube-runtime 5's `Store::wait_until_ready` wakes only the last of several
+        // concurrent waiters, and the controller waits on it too, so look again every 100 ms.
+        loop {
+            match tokio::time::timeout(Duration::from_millis(100), ready_store.wait_until_ready()).await {
+                Ok(Ok(())) => {
+                    ready_flag.caches_synced.store(true, Ordering::SeqCst);
+                    break;
+                }
+                Ok(Err(_)) => break,
+                Err(_) => continue,
+            }
         }
     });
 
