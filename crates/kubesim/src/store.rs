@@ -55,7 +55,7 @@ impl State {
         self.objects.is_empty()
     }
 
-    /// Every object, in key order.
+    /// Iterates over every object in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&ObjKey, &Value)> {
         self.objects.iter().map(|(k, v)| (k, v.as_ref()))
     }
@@ -99,7 +99,7 @@ impl State {
             previous,
         });
         self.history.push(event.clone());
-        // Sending fails only when no watch is open, which is normal.
+        // tokio broadcast send fails only when there are no receivers, that is no open watch.
         let _ = self.events.send(event);
     }
 

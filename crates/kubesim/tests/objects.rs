@@ -258,6 +258,25 @@ async fn delete_collection_by_label() {
 }
 
 #[tokio::test]
+async fn delete_collection_across_namespaces() {
+    let sim = start().await;
+    let client = client(&sim);
+    create_namespace(&client, "team").await;
+    for ns in ["default", "team"] {
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+        secrets.create(&PostParams::default(), &secret("a", json!({"app": "web"}))).await.unwrap();
+        secrets.create(&PostParams::default(), &secret("b", json!({"app": "db"}))).await.unwrap();
+    }
+    let all: Api<Secret> = Api::all(client.clone());
+
+    all.delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=web")).await.unwrap();
+
+    let left: Vec<String> = all.list(&ListParams::default()).await.unwrap().items.into_iter().map(|s| s.metadata.name.unwrap()).collect();
+    assert_eq!(left, vec!["b", "b"]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn finalizer_holds_deletion() {
     let sim = start().await;
     let maps: Api<ConfigMap> = Api::default_namespaced(client(&sim));

@@ -201,18 +201,17 @@ impl Sim {
 
     pub fn delete_collection(&self, t: &Target, list: &ListOptions, opts: &DeleteOptions) -> ApiResult<Value> {
         let mut state = self.lock();
-        let names: Vec<String> = state
+        let names: Vec<(String, String)> = state
             .range(&t.rt.group, &t.rt.plural, t.namespace.as_deref())
             .filter(|(_, o)| list.labels.matches(o) && list.fields.matches(o))
-            .map(|(k, _)| k.3.clone())
+            .map(|(k, _)| (k.2.clone(), k.3.clone()))
             .collect();
         let mut items = Vec::new();
-        for name in names {
-            let mut one = t.clone();
-            if !t.rt.namespaced {
-                one.namespace = None;
-            }
-            items.push(to_version(&t.rt, &t.version, delete_in_state(&mut state, &one, &name, opts)?));
+        for (namespace, name) in names {
+            // A collection across all namespaces deletes each object in its own namespace.
+            let mut single = t.clone();
+            single.namespace = t.rt.namespaced.then_some(namespace);
+            items.push(to_version(&t.rt, &t.version, delete_in_state(&mut state, &single, &name, opts)?));
         }
         gc::collect(&mut state);
         self.after_write(&mut state, t);
