@@ -39,6 +39,9 @@ pub struct CloudClients {
     metrics: Metrics,
     limiter: Arc<RateLimiter>,
     cache: Arc<Mutex<HashMap<String, Client>>>,
+    /// Project IDs by access key ID, endpoints and region: an account's project of a
+    /// region never changes, and the idle window and soak need it on every poll.
+    projects: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// Most cached clients before the cache is cleared; each resource uses one or two keys.
@@ -52,7 +55,24 @@ impl CloudClients {
             metrics,
             limiter: Arc::new(RateLimiter::per_second(requests_per_second)),
             cache: Arc::new(Mutex::new(HashMap::new())),
+            projects: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Returns the ID of the project named after `region` in the account of `client`'s
+    /// key, looked up once per key and region.
+    pub async fn project_id(&self, client: &Client, region: &str) -> Result<String, akguard_hwcloud::Error> {
+        let cache_key = format!("{}|{:?}|{region}", client.access_key_id(), client.endpoints());
+        if let Some(id) = self.projects.lock().expect("project cache poisoned").get(&cache_key) {
+            return Ok(id.clone());
+        }
+        let id = client.project_id(region).await?;
+        let mut projects = self.projects.lock().expect("project cache poisoned");
+        if projects.len() >= CACHE_LIMIT {
+            projects.clear();
+        }
+        projects.insert(cache_key, id.clone());
+        Ok(id)
     }
 
     pub fn client(&self, provider: &ProviderSpec, credentials: Credentials) -> Result<Client, akguard_hwcloud::Error> {
@@ -106,19 +126,18 @@ pub fn key_view(key: &AccessKey) -> KeyView {
 }
 
 /// Time of the latest call signed with `access_key_id` after `since` that CTS recorded in
-/// `region`, rejected calls included. IAM moves `last_use_time` only for accepted calls,
+/// the project `project_id`, rejected calls included. IAM moves `last_use_time` only for accepted calls,
 /// so a call with a disabled key shows up here and not there.
 // NOTE: CTS delivers a trace minutes after the call and records it in the region of the
 // service called (IAM calls in the account's IAM trace region), so this misses calls of
 // the last few minutes and calls to services in other regions.
 pub async fn traced_use_since(
     client: &Client,
-    region: &str,
+    project_id: &str,
     access_key_id: &str,
     since: Timestamp,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, akguard_hwcloud::Error> {
-    let project_id = client.project_id(region).await?;
     let query = TraceQuery {
         access_key_id: Some(access_key_id.to_string()),
         from: Some(since),
@@ -127,6 +146,6 @@ pub async fn traced_use_since(
         limit: Some(1),
         ..TraceQuery::default()
     };
-    let page = client.list_traces(&project_id, &query).await?;
+    let page = client.list_traces(project_id, &query).await?;
     Ok(page.traces.iter().filter_map(|trace| trace.time).max())
 }

@@ -448,7 +448,13 @@ async fn old_key_view(
 ) -> Result<KeyView, ReconcileError> {
     let mut view = key_view(key);
     let region = &run.object.spec.provider.region;
-    let traced = traced_use_since(client, region, &key.access_key_id, since, run.now)
+    let project_id = run
+        .ctx
+        .clouds
+        .project_id(client, region)
+        .await
+        .map_err(ReconcileError::cloud("KeystoneListProjects"))?;
+    let traced = traced_use_since(client, &project_id, &key.access_key_id, since, run.now)
         .await
         .map_err(ReconcileError::cloud("ListTraces"))?;
     if traced > view.last_used {
