@@ -50,6 +50,8 @@ async fn interval_due_rotates() {
     assert_eq!(harness.secret_pair("hw").await.0, new_key);
     assert!(harness.secret_works("hw").await);
     assert_eq!(deployment_generation(&harness).await, Some(2), "restarted exactly once");
+    let lookups = harness.traces_named("keystoneListProjects").len();
+    assert!(lookups <= 2, "{lookups} project lookups: one at adoption, one for the CTS checks");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
