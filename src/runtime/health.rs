@@ -20,24 +20,31 @@ pub struct Readiness {
     pub caches_synced: AtomicBool,
     /// This replica holds the leader Lease (or leader election is off).
     pub leader: AtomicBool,
+    /// Leader election read or created the Lease, so this replica can take over. A standby
+    /// runs no watch caches.
+    pub lease_reachable: AtomicBool,
 }
 
 impl Readiness {
-    /// `/readyz` body and status: ready once the caches synced. A standby replica is ready
-    /// too, since it must be able to take over; the body says which role it has.
+    /// `/readyz` body and status. The leader is ready once its caches synced. A standby is
+    /// ready once it reached the Lease, since it must be able to take over. The body names
+    /// the replica's role.
     pub fn report(&self) -> (StatusCode, String) {
-        let synced = self.caches_synced.load(Ordering::SeqCst);
-        let role = if self.leader.load(Ordering::SeqCst) {
-            "leader"
-        } else {
-            "standby"
-        };
-        if synced {
-            (StatusCode::OK, format!("ready: caches synced, {role}\n"))
+        if self.leader.load(Ordering::SeqCst) {
+            if self.caches_synced.load(Ordering::SeqCst) {
+                return (StatusCode::OK, "ready: caches synced, leader\n".to_string());
+            }
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: caches not synced yet, leader\n".to_string(),
+            );
+        }
+        if self.lease_reachable.load(Ordering::SeqCst) {
+            (StatusCode::OK, "ready: standby, watching the leader Lease\n".to_string())
         } else {
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: caches not synced yet, {role}\n"),
+                "not ready: leader Lease not read yet, standby\n".to_string(),
             )
         }
     }

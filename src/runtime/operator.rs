@@ -104,6 +104,7 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
         .build()
         .await
         .map_err(|error| anyhow::anyhow!("leader election set-up on Lease {}/{} failed: {error}", args.lease_namespace, args.lease_name))?;
+    readiness.lease_reachable.store(true, Ordering::SeqCst);
     let (mut leader, lease_task) = manager.watch().await;
 
     loop {
