@@ -405,6 +405,22 @@ async fn unsupported_features_answer_501() {
 }
 
 #[tokio::test]
+async fn namespaced_kind_needs_namespace() {
+    let sim = start().await;
+    let client = client(&sim);
+    let body = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "a"}}"#;
+
+    let (create, _) = raw(&client, "POST", "/api/v1/secrets", "application/json", body).await;
+    let (get, _) = raw(&client, "GET", "/api/v1/secrets/a", "application/json", "").await;
+    let (list, _) = raw(&client, "GET", "/api/v1/secrets", "application/json", "").await;
+
+    assert_eq!(create, 405);
+    assert_eq!(get, 404);
+    assert_eq!(list, 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn protobuf_body_is_rejected() {
     let sim = start().await;
     let client = client(&sim);

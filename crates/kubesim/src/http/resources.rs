@@ -135,6 +135,16 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     if path.namespace.is_some() && !rt.namespaced {
         return Err(not_found());
     }
+    // A namespaced type has no objects outside namespaces: its all-namespaces path serves
+    // list, watch and deletecollection only.
+    if path.namespace.is_none() && rt.namespaced {
+        if path.name.is_some() {
+            return Err(not_found());
+        }
+        if method == Method::POST {
+            return Err(ApiError::method_not_allowed(format!("create of {} requires a namespace in the path", rt.group_resource())));
+        }
+    }
     if rt.group.is_empty() && rt.plural == "serviceaccounts" && path.subresource == Some("token") {
         return token_request(app, &rt, &path, method, headers, &body);
     }
