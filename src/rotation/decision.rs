@@ -340,7 +340,8 @@ pub fn quota_decision(
 
 /// Keys this resource created that no Secret holds and that were never used: their secret
 /// access key was lost before it was stored, so nobody can use them and they must go.
-/// A marked key that was used is kept and left for a person to judge.
+/// A marked key that was used is kept and left for a person to judge, and so is one whose
+/// last use is unknown (IAM's list omits `last_use_time`, so the caller shows the key).
 pub fn orphaned_keys(
     keys: &[KeyView],
     resource_uid: &str,
@@ -353,7 +354,7 @@ pub fn orphaned_keys(
                 .is_some_and(|marker| marker.resource_uid == resource_uid)
         })
         .filter(|key| !held.contains(&key.access_key_id))
-        .filter(|key| !key.ever_used())
+        .filter(|key| key.last_used.is_some_and(|used| used <= key.created))
         .map(|key| key.access_key_id.clone())
         .collect()
 }

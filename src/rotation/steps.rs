@@ -117,9 +117,21 @@ async fn check_quota(run: &mut Run<'_>, settings: &Settings, rotation: &InFlight
         .list_access_keys(Some(&user_id))
         .await
         .map_err(ReconcileError::cloud("ListPermanentAccessKeys"))?;
-    let views: Vec<_> = keys.iter().map(key_view).collect();
+    let mut views: Vec<_> = keys.iter().map(key_view).collect();
     let held = held_keys(run, settings).await?;
 
+    // The list omits last_use_time, so each key this resource marked and no Secret holds
+    // is shown to learn whether it was ever used before it may count as an orphan.
+    for view in views.iter_mut() {
+        let ours = view.marker.as_ref().is_some_and(|marker| marker.resource_uid == run.uid);
+        if ours && !held.contains(&view.access_key_id) {
+            let shown = client
+                .show_access_key(&view.access_key_id)
+                .await
+                .map_err(ReconcileError::cloud("ShowPermanentAccessKey"))?;
+            view.last_used = shown.last_use_time;
+        }
+    }
     let orphans = orphaned_keys(&views, &run.uid, &held);
     if let Some(orphan) = orphans.first() {
         delete_key(run, &client, orphan).await?;

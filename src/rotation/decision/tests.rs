@@ -243,6 +243,7 @@ fn orphans_are_unheld_unused_own_keys() {
         own("LOST", Some("2026-06-01T00:00:00Z")),
         own("HELD", None),
         own("USED", Some("2026-06-02T00:00:00Z")),
+        own("UNKNOWN", None),
         foreign,
         key("UNMARKED", true, "2026-06-01T00:00:00Z", None),
     ];
