@@ -73,6 +73,17 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
             entry["categories"] = categories;
         }
         resources.push(entry);
+        if crate::http::has_scale(&rt.group, &rt.plural) {
+            resources.push(json!({
+                "name": format!("{}/scale", rt.plural),
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         if rt.status_subresource {
             resources.push(json!({
                 "name": format!("{}/status", rt.plural),

@@ -287,3 +287,18 @@ async fn set_image_and_rollout_undo() {
     assert_eq!(image, "app:1");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn scale_deployment() {
+    let sim = start().await;
+    let kubectl = Kubectl::new(&sim, "scale");
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], DEPLOYMENT).await;
+
+    let scaled = kubectl.ok(&["scale", "deployment/web", "--replicas=4"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]).await;
+    let ready = kubectl.ok(&["get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}"]).await;
+
+    assert!(scaled.contains("scaled"), "{scaled}");
+    assert_eq!(ready, "4");
+    sim.shutdown().await;
+}

@@ -389,7 +389,7 @@ async fn unsupported_features_answer_501() {
     deployments.create(&PostParams::default(), &deployment("web", "a:1")).await.unwrap();
 
     let cases = [
-        ("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale"),
+        ("GET", "/apis/apps/v1/namespaces/default/daemonsets/web/scale"),
         ("GET", "/api/v1/namespaces/default/pods/x/log"),
         ("GET", "/api/v1/watch/namespaces/default/secrets"),
         ("GET", "/openapi/v2"),

@@ -318,3 +318,20 @@ async fn max_unavailable_speeds_rollout() {
     assert!(elapsed < Duration::from_millis(1500), "rollout took {elapsed:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn scale_subresource_sets_replicas() {
+    let sim = start().await;
+    let deployments: Api<Deployment> = Api::default_namespaced(client(&sim));
+    deployments.create(&PostParams::default(), &deployment("web", 2, 600)).await.unwrap();
+
+    let before = deployments.get_scale("web").await.unwrap();
+    let after = deployments.patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 5}}))).await.unwrap();
+    let spec = deployments.get("web").await.unwrap().spec.unwrap();
+
+    assert_eq!(before.spec.unwrap().replicas, Some(2));
+    assert_eq!(after.spec.unwrap().replicas, Some(5));
+    assert_eq!(spec.replicas, Some(5));
+    assert_eq!(before.status.unwrap().selector.as_deref(), Some("app=web"));
+    sim.shutdown().await;
+}

@@ -3,7 +3,10 @@
 
 mod control;
 mod resources;
+mod scale;
 mod watch;
+
+pub use scale::has_scale;
 
 use crate::auth::Authorizer;
 use crate::error::ApiError;

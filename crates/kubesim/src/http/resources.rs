@@ -148,6 +148,9 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     if rt.group.is_empty() && rt.plural == "serviceaccounts" && path.subresource == Some("token") {
         return token_request(app, &rt, &path, method, headers, &body);
     }
+    if path.subresource == Some("scale") && super::scale::has_scale(&rt.group, &rt.plural) {
+        return scale_request(app, &rt, version, &path, method, uri, headers, &body);
+    }
     let scope = match path.subresource {
         None => Scope::Main,
         Some("status") if rt.status_subresource => Scope::Status,
@@ -236,6 +239,35 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         (true, _) => crate::partial::object(&object),
     };
     Ok(json_response(code, &object))
+}
+
+/// Serves the scale subresource after authorization.
+#[allow(clippy::too_many_arguments)]
+fn scale_request(app: &App, rt: &crate::registry::ResourceType, version: &str, path: &ResourcePath, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> ApiResult<Response> {
+    let (Some(namespace), Some(name)) = (path.namespace, path.name) else {
+        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+    };
+    let verb = match method.as_str() {
+        "GET" => "get",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        other => return Err(ApiError::method_not_allowed(format!("{other} is not supported on the scale subresource"))),
+    };
+    let user = app.authorizer.authenticate(headers)?;
+    app.authorizer.authorize(&RequestAttributes {
+        user,
+        verb,
+        group: rt.group.clone(),
+        version: version.to_string(),
+        resource: rt.plural.clone(),
+        subresource: "scale".into(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })?;
+    let target = Target { rt: rt.clone(), version: version.to_string(), namespace: Some(namespace.to_string()), name: Some(name.to_string()), scope: Scope::Main };
+    let query = query_map(uri);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or("application/json");
+    super::scale::handle(&app.sim, &target, method, content_type, body, &write_options(&query, headers)?)
 }
 
 /// Serves `POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token`.
