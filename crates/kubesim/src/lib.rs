@@ -140,8 +140,14 @@ impl RunningSim {
         kubeconfig::render(&self.base_url())
     }
 
+    /// Writes the kubeconfig to `path` through a temporary file and a rename, so a process
+    /// polling for the file never reads it half written.
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.kubeconfig_yaml())
+        let path = path.as_ref();
+        let mut temporary = path.as_os_str().to_owned();
+        temporary.push(".tmp");
+        std::fs::write(&temporary, self.kubeconfig_yaml())?;
+        std::fs::rename(&temporary, path)
     }
 
     /// Returns the handle that chooses how each workload's rollouts behave.
