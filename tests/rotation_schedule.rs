@@ -212,3 +212,27 @@ async fn dry_run_writes_nothing() {
         .unwrap();
     assert!(owned.items.is_empty(), "no staging or backup Secret");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_lets_rotation_in_flight_finish() {
+    let mut harness = Harness::start().await;
+    harness.create(&harness.world.rotation(NAME, "hw", Some("ops"))).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+
+    harness.request_rotation(NAME, "first").await;
+    harness
+        .drive_until(NAME, SignedDuration::ZERO, 200, |o| {
+            o.status.as_ref().is_some_and(|s| s.rotation.as_ref().is_some_and(|r| r.switch_time.is_some()))
+        })
+        .await;
+    harness.patch_spec(NAME, json!({"schedule": {"suspend": true}})).await;
+    let done = harness
+        .drive_until(NAME, SignedDuration::from_mins(15), 600, |o| completed_rotations(o) == 1)
+        .await;
+    harness.stop_operator().await;
+
+    assert_eq!(done.status.unwrap().phase, Some(RotationPhase::Ready));
+    assert_eq!(harness.user_keys(APP_USER).len(), 1);
+    assert!(harness.secret_works("hw").await);
+}
