@@ -143,6 +143,7 @@ async fn describe_deployment() {
     assert!(described.contains("NewReplicaSetAvailable"), "{described}");
     assert!(described.contains("NewReplicaSet:"), "{described}");
     assert!(described.contains("2 desired | 2 updated | 2 total | 2 available"), "{described}");
+    assert!(described.contains("ScalingReplicaSet"), "{described}");
     sim.shutdown().await;
 }
 

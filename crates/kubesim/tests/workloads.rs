@@ -103,6 +103,17 @@ async fn template_change_starts_rollout() {
     let listed = pods.list(&ListParams::default().labels("app=web")).await.unwrap().items;
     assert_eq!(listed.len(), 3);
     assert!(listed.iter().all(|p| p.metadata.annotations.as_ref().unwrap().get("akguard.io/rotation").map(String::as_str) == Some("r1")));
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::default_namespaced(client.clone());
+    let messages: Vec<String> = events
+        .list(&ListParams::default().fields("involvedObject.name=web,reason=ScalingReplicaSet"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|e| e.message)
+        .collect();
+    assert_eq!(messages.iter().filter(|m| m.starts_with("Scaled up")).count(), 2, "{messages:?}");
+    assert_eq!(messages.iter().filter(|m| m.starts_with("Scaled down")).count(), 1, "{messages:?}");
     sim.shutdown().await;
 }
 

@@ -36,6 +36,9 @@ struct Run {
     synced_at: Instant,
     /// No further change is due from time passing alone.
     settled: bool,
+    /// Whether the scale-up and scale-down Events of this revision were recorded.
+    scaled_up_recorded: bool,
+    scaled_down_recorded: bool,
 }
 
 type RunKey = (WorkloadKind, String, String, String);
@@ -116,6 +119,8 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
         synced_rv: String::new(),
         synced_at: now,
         settled: false,
+        scaled_up_recorded: false,
+        scaled_down_recorded: false,
     });
     if run.hash != hash && !paused {
         let previous = progress(strategy, desired, run.old_pods, &run.plan, now - run.started, deadline);
@@ -129,6 +134,8 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
             synced_rv: String::new(),
             synced_at: now,
             settled: false,
+            scaled_up_recorded: false,
+            scaled_down_recorded: false,
         };
     }
     let p = progress(strategy, desired, run.old_pods, &run.plan, now - run.started, deadline);
@@ -157,6 +164,9 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
         // `kubectl rollout undo` and `describe` read it.
         updated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(run.revision.to_string());
     }
+    if kind == WorkloadKind::Deployment {
+        record_scaling_events(state, &object, run, &p, desired, timestamp);
+    }
     let workload_key = key("apps", kind.plural(), &namespace, &name);
     if updated != object {
         state.put(workload_key.clone(), updated);
@@ -177,6 +187,26 @@ fn sync_one(sim: &Sim, state: &mut State, runs: &mut HashMap<RunKey, Run>, id: R
             let pod = DesiredPod { name: format!("{name}-{}", pod_suffix(revision, 0)), labels, ready: p.ready() > 0, crashing: p.failed };
             sync_pods(state, &namespace, &object, &template, &[pod], timestamp);
         }
+    }
+}
+
+/// Records "Scaled up" when a revision starts and "Scaled down" when its rollout retires the
+/// previous ReplicaSet, with the reason and wording of the deployment controller.
+fn record_scaling_events(state: &mut State, deployment: &Value, run: &mut Run, p: &Progress, desired: u32, timestamp: &str) {
+    const COMPONENT: &str = "deployment-controller";
+    let name = name_of(deployment);
+    if !run.scaled_up_recorded {
+        let message = format!("Scaled up replica set {name}-{} to {} from 0", run.hash, p.new_pods.min(desired));
+        super::events::record(state, deployment, COMPONENT, "ScalingReplicaSet", message, timestamp);
+        run.scaled_up_recorded = true;
+    }
+    if let Some(old) = run.old_hash.clone()
+        && p.complete
+        && !run.scaled_down_recorded
+    {
+        let message = format!("Scaled down replica set {name}-{old} to 0 from {}", run.old_pods);
+        super::events::record(state, deployment, COMPONENT, "ScalingReplicaSet", message, timestamp);
+        run.scaled_down_recorded = true;
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod children;
 mod controller;
+mod events;
 pub mod model;
 mod status;
 
