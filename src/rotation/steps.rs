@@ -219,6 +219,21 @@ async fn create_key(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightR
         );
         return Ok(run.next_now());
     }
+    if let Some(stale) = run.staged_for(&rotation.id).await? {
+        // The API server stored a staging Secret although its write reported a failure
+        // here, and its key is gone because no key carries this rotation's marker. The
+        // staging write rejects a second key for one rotation, so the stale Secret goes first.
+        super::secrets::delete_owned(&run.secrets, &run.uid, &rotation.id).await?;
+        run.event(
+            EventType::Warning,
+            "StaleStagingDeleted",
+            format!(
+                "deleted the staging Secret of rotation {}: access key {} in it no longer exists in IAM; creating a new key",
+                rotation.id, stale.access_key_id
+            ),
+        );
+        return Ok(run.next_now());
+    }
 
     let created = match client.create_access_key(&user_id, &marker).await {
         Ok(created) => created,
