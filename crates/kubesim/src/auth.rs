@@ -2,7 +2,7 @@
 //! described by a [`RequestAttributes`] and passed to an [`Authorizer`] before any verb
 //! runs. The simulator installs [`TokenRbac`]: requests without credentials act as a cluster
 //! administrator, as on an insecure local port, and requests with a ServiceAccount bearer
-//! token are held to RBAC.
+//! token, or impersonating a user with `Impersonate-User`, are held to RBAC.
 
 use crate::error::ApiError;
 use crate::sim::Sim;
@@ -72,13 +72,37 @@ fn unauthorized() -> ApiError {
     ApiError::new(401, "Unauthorized", "Unauthorized")
 }
 
+/// Applies `Impersonate-User` and `Impersonate-Group` headers (kubectl `--as`, `--as-group`)
+/// for a caller in `system:masters`, who may impersonate anyone; others get 403.
+fn impersonate(caller: UserInfo, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+    let Some(username) = headers.get("impersonate-user").and_then(|v| v.to_str().ok()) else {
+        return Ok(caller);
+    };
+    if !caller.groups.iter().any(|g| g == "system:masters") {
+        return Err(ApiError::forbidden(format!("users \"{username}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope", caller.username)));
+    }
+    let mut user = match username.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':')) {
+        Some((namespace, name)) => crate::tokens::service_account_user(namespace, name),
+        None => UserInfo { username: username.to_string(), groups: vec!["system:authenticated".into()] },
+    };
+    for group in headers.get_all("impersonate-group").iter().filter_map(|v| v.to_str().ok()) {
+        if !user.groups.iter().any(|g| g == group) {
+            user.groups.push(group.to_string());
+        }
+    }
+    Ok(user)
+}
+
 impl Authorizer for TokenRbac {
     fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return AllowAll.authenticate(headers);
+        let caller = match headers.get(header::AUTHORIZATION) {
+            None => AllowAll.authenticate(headers)?,
+            Some(value) => {
+                let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(unauthorized)?;
+                self.sim.authenticate_token(token.trim()).ok_or_else(unauthorized)?
+            }
         };
-        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(unauthorized)?;
-        self.sim.authenticate_token(token.trim()).ok_or_else(unauthorized)
+        impersonate(caller, headers)
     }
 
     fn authorize(&self, request: &RequestAttributes) -> Result<(), ApiError> {

@@ -202,3 +202,34 @@ async fn requests_without_token_are_admin() {
     assert_eq!(listed.items.len(), 3);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn kubectl_impersonation_is_restricted() {
+    let sim = start().await;
+    setup(&sim).await;
+    let kubectl = common::Kubectl::new(&sim, "impersonate");
+    let operator = "--as=system:serviceaccount:team:operator";
+
+    let listed = kubectl.ok(&["get", "secrets", "-n", "team", "-o", "name", operator]).await;
+    let denied = kubectl.run(&["delete", "secret", "app-key", "-n", "team", operator]).await;
+    let other = kubectl.run(&["get", "secrets", "-n", "other", operator]).await;
+
+    assert!(listed.contains("secret/app-key"), "{listed}");
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("Forbidden"));
+    assert!(!other.status.success());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn service_account_cannot_impersonate() {
+    let sim = start().await;
+    setup(&sim).await;
+    let operator = token_client(&sim, &sim.service_account_token("team", "operator").unwrap()).await;
+    let request = http::Request::get("/api/v1/namespaces/team/secrets").header("Impersonate-User", "admin").body(Vec::new()).unwrap();
+
+    let result = operator.request_text(request).await;
+
+    assert!(matches!(result, Err(kube::Error::Api(s)) if s.code == 403));
+    sim.shutdown().await;
+}
