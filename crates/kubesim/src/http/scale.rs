@@ -10,7 +10,7 @@ use axum::response::Response;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Whether a type serves `scale`.
+/// Checks whether a type serves the `scale` subresource.
 pub fn has_scale(group: &str, plural: &str) -> bool {
     group == "apps" && matches!(plural, "deployments" | "statefulsets" | "replicasets")
 }

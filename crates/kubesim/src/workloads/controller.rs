@@ -210,8 +210,9 @@ fn record_scaling_events(state: &mut State, deployment: &Value, run: &mut Run, p
     }
 }
 
-/// Reads a Deployment's strategy; maxSurge and maxUnavailable default to 25%, and when both
-/// resolve to zero one pod of surge is allowed (the API server rejects that spec anyway).
+/// Reads a Deployment's strategy. maxSurge and maxUnavailable default to 25%. When both
+/// resolve to zero, one pod of surge is used, because the API server rejects that spec and
+/// the model needs a batch of at least one pod.
 fn deployment_strategy(object: &Value, desired: u32) -> Strategy {
     if object.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate") {
         return Strategy::Recreate;
