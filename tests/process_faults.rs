@@ -153,3 +153,33 @@ async fn dropped_connections_keep_outcome() {
     assert!(reconnects >= 3, "the operator reconnected after the cuts ({reconnects} new connections)");
     processes.assert_rotated(&done, &old_key).await;
 }
+
+/// The simulator stores the staging Secret but its response never reaches the operator,
+/// which then sees a failed write of a Secret that exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_staging_response_keeps_outcome() {
+    let processes = ProcessWorld::start("lost-staging").await;
+    let old_key = processes.harness.world.credentials(world::APP_USER).access_key_id;
+    let proxy = CuttingProxy::start(processes.harness.world.sim.address()).await;
+    let kubeconfig = processes.kubeconfig_for("kubeconfig-proxy", &proxy.base_url);
+    processes.create_rotation().await;
+    let options = OperatorOptions {
+        kubeconfig: Some(kubeconfig),
+        ..OperatorOptions::single("akguard-proxied")
+    };
+    let _operator = processes.spawn(&options);
+    processes.wait_adopted().await;
+
+    // The first Secret the rotation creates is the staging Secret.
+    proxy.drop_next_response(&format!("POST /api/v1/namespaces/{NAMESPACE}/secrets"));
+    processes.harness.request_rotation(ROTATION, "lost-staging").await;
+    let done = processes.drive_to_completion().await;
+
+    assert_eq!(proxy.dropped_responses(), 1, "the staging Secret's response was dropped");
+    let events = processes.events().await;
+    assert!(
+        events.iter().any(|event| event.reason.as_deref() == Some("StaleStagingDeleted")),
+        "the staging Secret of the deleted key was removed before a new key was created"
+    );
+    processes.assert_rotated(&done, &old_key).await;
+}

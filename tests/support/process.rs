@@ -514,55 +514,126 @@ pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
 }
 
 /// A TCP proxy on the loopback that can close every open connection at once, to drop the
-/// watches and requests of a process that talks to the simulator through it.
+/// watches and requests of a process that talks to the simulator through it. It can also
+/// forward one request and then close its connection before the response, so the server
+/// acts but the client sees a failure.
 pub struct CuttingProxy {
     pub base_url: String,
-    cut: broadcast::Sender<()>,
-    accepted: Arc<AtomicUsize>,
+    shared: Arc<ProxyShared>,
     task: tokio::task::JoinHandle<()>,
+}
+
+struct ProxyShared {
+    cut: broadcast::Sender<()>,
+    accepted: AtomicUsize,
+    /// Start of the request whose response is dropped next.
+    drop_response_of: std::sync::Mutex<Option<String>>,
+    dropped_responses: AtomicUsize,
 }
 
 impl CuttingProxy {
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let (cut, _) = broadcast::channel(16);
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let cut_sender = cut.clone();
-        let counter = accepted.clone();
+        let shared = Arc::new(ProxyShared {
+            cut: broadcast::channel(16).0,
+            accepted: AtomicUsize::new(0),
+            drop_response_of: std::sync::Mutex::new(None),
+            dropped_responses: AtomicUsize::new(0),
+        });
+        let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let mut cut = cut_sender.subscribe();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.recv() => {
-                            let _ = inbound.shutdown().await;
-                        }
-                    }
-                });
+            while let Ok((inbound, _)) = listener.accept().await {
+                accept_shared.accepted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(relay(inbound, upstream, accept_shared.clone()));
             }
         });
-        Self {
-            base_url,
-            cut,
-            accepted,
-            task,
-        }
+        Self { base_url, shared, task }
     }
 
     /// Closes every open connection and returns how many there were.
     pub fn cut(&self) -> usize {
-        self.cut.send(()).unwrap_or(0)
+        self.shared.cut.send(()).unwrap_or(0)
     }
 
     /// Returns the number of connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Makes the next request whose bytes contain `request_start` (for example
+    /// `POST /api/v1/namespaces/apps/secrets`) reach the server, and closes its connection
+    /// before the response.
+    pub fn drop_next_response(&self, request_start: &str) {
+        *self.shared.drop_response_of.lock().unwrap() = Some(request_start.to_string());
+    }
+
+    /// Returns the number of responses dropped so far.
+    pub fn dropped_responses(&self) -> usize {
+        self.shared.dropped_responses.load(Ordering::SeqCst)
+    }
+}
+
+/// Copies bytes both ways between a client and the upstream until either side closes, a
+/// cut, or a dropped response ends the connection.
+async fn relay(inbound: TcpStream, upstream: SocketAddr, shared: Arc<ProxyShared>) {
+    use tokio::io::AsyncReadExt;
+
+    let Ok(outbound) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let mut cut = shared.cut.subscribe();
+    let (mut client_read, mut client_write) = inbound.into_split();
+    let (mut server_read, mut server_write) = outbound.into_split();
+    let swallow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    let to_server = {
+        let swallow = swallow.clone();
+        let shared = shared.clone();
+        async move {
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let Ok(read) = client_read.read(&mut buffer).await else { return };
+                if read == 0 {
+                    return;
+                }
+                let chunk = &buffer[..read];
+                let text = String::from_utf8_lossy(chunk);
+                {
+                    let mut armed = shared.drop_response_of.lock().unwrap();
+                    if armed.as_deref().is_some_and(|start| text.contains(start)) {
+                        *armed = None;
+                        swallow.store(true, Ordering::SeqCst);
+                        shared.dropped_responses.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                if server_write.write_all(chunk).await.is_err() {
+                    return;
+                }
+                if swallow.load(Ordering::SeqCst) {
+                    // Give the server time to act on the request, then close unanswered.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    return;
+                }
+            }
+        }
+    };
+    let to_client = async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let Ok(read) = server_read.read(&mut buffer).await else { return };
+            if read == 0 || swallow.load(Ordering::SeqCst) {
+                return;
+            }
+            if client_write.write_all(&buffer[..read]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = to_server => {}
+        _ = to_client => {}
+        _ = cut.recv() => {}
     }
 }
 
