@@ -45,6 +45,22 @@ fn base64(text: &str) -> String {
     out
 }
 
+/// Reads the operator's `/metrics` page, at the address its start-up log line names.
+async fn scrape_metrics(buffer: &Buffer) -> String {
+    let logs = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    let start = logs.find("metrics_address=").expect("the start-up line names the metrics address") + "metrics_address=".len();
+    let address: String = logs[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics served")
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_leaks_no_secret() {
     let buffer = Buffer::default();
@@ -68,12 +84,19 @@ async fn rotation_leaks_no_secret() {
         .await;
     let (_, new_secret) = harness.secret_pair("hw").await;
     let events = harness.events("app-key").await;
+    let metrics = scrape_metrics(&buffer).await;
     harness.stop_operator().await;
 
     let logs = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
     let status = serde_json::to_string(&done.status).unwrap();
     let notes: Vec<String> = events.iter().filter_map(|e| e.note.clone()).collect();
-    let outputs = [("logs", logs.as_str()), ("status", status.as_str()), ("Events", &notes.join("\n"))];
+    let outputs = [
+        ("logs", logs.as_str()),
+        ("status", status.as_str()),
+        ("Events", &notes.join("\n")),
+        ("metrics", metrics.as_str()),
+    ];
+    assert!(metrics.contains("akguard_"), "the metrics page was read");
     assert!(logs.contains("RotationSucceeded"), "the buffer captured the operator's logs");
     assert!(logs.contains(" TRACE "), "the buffer captured TRACE lines");
     assert!(logs.contains(&old_key), "access key IDs are logged");
