@@ -1,6 +1,6 @@
-//! Faults during a rotation run by an operator process do not change its outcome: Huawei
-//! Cloud throttling, server errors, dropped connections and timeouts, Kubernetes write
-//! conflicts, and dropped watches.
+//! Faults during a rotation run by an operator process do not change its outcome. The
+//! faults are Huawei Cloud throttling, server errors, dropped connections and timeouts,
+//! Kubernetes write conflicts, dropped watches and lost responses to Kubernetes writes.
 
 mod support;
 
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use akguard::api::rotation::RotationStep;
 use akguard::sandbox::world;
 use akguard_emulator::{FaultKind, FaultRule, Operation};
 use k8s_openapi::api::core::v1::Secret;
@@ -154,11 +155,12 @@ async fn dropped_connections_keep_outcome() {
     processes.assert_rotated(&done, &old_key).await;
 }
 
-/// The simulator stores the staging Secret but its response never reaches the operator,
-/// which then sees a failed write of a Secret that exists.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lost_staging_response_keeps_outcome() {
-    let processes = ProcessWorld::start("lost-staging").await;
+/// Runs a rotation through a proxy that drops the response to one Kubernetes write: the
+/// first request starting with `request_start` once status shows `armed_at` (or at once).
+/// The API server carries the write out but the operator sees it fail. Returns the world
+/// for further checks.
+async fn lose_response(test: &str, armed_at: Option<RotationStep>, request_start: &str) -> ProcessWorld {
+    let processes = ProcessWorld::start(test).await;
     let old_key = processes.harness.world.credentials(world::APP_USER).access_key_id;
     let proxy = CuttingProxy::start(processes.harness.world.sim.address()).await;
     let kubeconfig = processes.kubeconfig_for("kubeconfig-proxy", &proxy.base_url);
@@ -170,16 +172,65 @@ async fn lost_staging_response_keeps_outcome() {
     let _operator = processes.spawn(&options);
     processes.wait_adopted().await;
 
-    // The first Secret the rotation creates is the staging Secret.
-    proxy.drop_next_response(&format!("POST /api/v1/namespaces/{NAMESPACE}/secrets"));
-    processes.harness.request_rotation(ROTATION, "lost-staging").await;
+    match armed_at {
+        None => {
+            proxy.drop_next_response(request_start);
+            processes.harness.request_rotation(ROTATION, test).await;
+        }
+        Some(step) => {
+            processes.harness.request_rotation(ROTATION, test).await;
+            processes.drive_to_step(step).await;
+            proxy.drop_next_response(request_start);
+        }
+    }
     let done = processes.drive_to_completion().await;
 
-    assert_eq!(proxy.dropped_responses(), 1, "the staging Secret's response was dropped");
+    assert_eq!(proxy.dropped_responses(), 1, "the response to {request_start} was dropped");
+    processes.assert_rotated(&done, &old_key).await;
+    processes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_status_response_keeps_outcome() {
+    let status = format!("PUT /apis/akguard.io/v1alpha1/namespaces/{NAMESPACE}/accesskeyrotations/{ROTATION}/status");
+    lose_response("lost-status", None, &status).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_backup_response_keeps_outcome() {
+    let create = format!("POST /api/v1/namespaces/{NAMESPACE}/secrets");
+    lose_response("lost-backup", Some(RotationStep::BackingUpSecrets), &create).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_target_response_keeps_outcome() {
+    let replace = format!("PUT /api/v1/namespaces/{NAMESPACE}/secrets/hw");
+    lose_response("lost-target", Some(RotationStep::WritingSecrets), &replace).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_restart_response_keeps_outcome() {
+    let patch = format!("PATCH /apis/apps/v1/namespaces/{NAMESPACE}/deployments/api");
+    lose_response("lost-restart", Some(RotationStep::RestartingWorkloads), &patch).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_clean_up_response_keeps_outcome() {
+    let delete = format!("DELETE /api/v1/namespaces/{NAMESPACE}/secrets/");
+    lose_response("lost-clean-up", Some(RotationStep::CleaningUp), &delete).await;
+}
+
+/// The API server stores the staging Secret but its response never reaches the operator,
+/// which then sees a failed write of a Secret that exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_staging_response_keeps_outcome() {
+    // The first Secret a rotation creates is the staging Secret.
+    let create = format!("POST /api/v1/namespaces/{NAMESPACE}/secrets");
+    let processes = lose_response("lost-staging", None, &create).await;
+
     let events = processes.events().await;
     assert!(
         events.iter().any(|event| event.reason.as_deref() == Some("StaleStagingDeleted")),
         "the staging Secret of the deleted key was removed before a new key was created"
     );
-    processes.assert_rotated(&done, &old_key).await;
 }
