@@ -28,20 +28,22 @@ async fn every_listed_kind_round_trips() {
         ("apps", "v1", "ReplicaSet", "replicasets", true, json!({"spec": {"selector": {"matchLabels": {"a": "r"}}, "template": {"metadata": {"labels": {"a": "r"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})),
         ("coordination.k8s.io", "v1", "Lease", "leases", true, json!({"spec": {"holderIdentity": "pod-a", "leaseDurationSeconds": 15}})),
     ];
-    for (group, version, kind, plural, namespaced, extra) in kinds {
+    for (index, (group, version, kind, plural, namespaced, extra)) in kinds.into_iter().enumerate() {
+        // Core and events.k8s.io Events share storage, so every sample gets its own name.
+        let name = format!("sample-{index}");
         let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
         let api: Api<DynamicObject> =
             if namespaced { Api::namespaced_with(client.clone(), "default", &resource) } else { Api::all_with(client.clone(), &resource) };
-        let mut object = json!({"apiVersion": resource.api_version, "kind": kind, "metadata": {"name": "sample"}});
+        let mut object = json!({"apiVersion": resource.api_version, "kind": kind, "metadata": {"name": name}});
         merge_into(&mut object, &extra);
         let object: DynamicObject = serde_json::from_value(object).unwrap();
 
         let created = api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("create {kind} in {group:?}: {e}"));
         let updated = api
-            .patch("sample", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})))
+            .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})))
             .await
             .unwrap_or_else(|e| panic!("patch {kind}: {e}"));
-        let listed = api.list(&ListParams::default().labels("touched=yes")).await.unwrap();
+        let listed = api.list(&ListParams::default().labels("touched=yes").fields(&format!("metadata.name={name}"))).await.unwrap();
 
         assert!(created.metadata.uid.is_some(), "{kind}");
         assert_eq!(updated.metadata.labels.unwrap()["touched"], "yes", "{kind}");
@@ -110,5 +112,33 @@ async fn version_and_kubeconfig_work_for_clients() {
     assert!(groups.groups.iter().any(|g| g.name == "apiextensions.k8s.io"));
     assert_eq!(core.versions, vec!["v1"]);
     assert!(apps.resources.iter().any(|r| r.name == "deployments/status"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_api_views_core_events() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let sim = start().await;
+    let client = client(&sim);
+    let events: Api<Event> = Api::default_namespaced(client.clone());
+    let core: Api<CoreEvent> = Api::default_namespaced(client.clone());
+    let event: Event = serde_json::from_value(json!({"metadata": {"name": "rotation.1"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "akguard.io/operator", "reportingInstance": "akguard-0", "action": "Rotate", "reason": "KeyRotated",
+        "type": "Normal", "note": "rotated the access key", "regarding": {"apiVersion": "akguard.io/v1alpha1", "kind": "AccessKeyRotation", "name": "app-key", "namespace": "default"}}))
+    .unwrap();
+
+    events.create(&PostParams::default(), &event).await.unwrap();
+    let as_core = core.list(&ListParams::default().fields("involvedObject.name=app-key")).await.unwrap();
+    let through_view = events.list(&ListParams::default().fields("regarding.name=app-key")).await.unwrap();
+    let patched = events.patch("rotation.1", &PatchParams::default(), &Patch::Merge(json!({"note": "rotated again"}))).await.unwrap();
+
+    assert_eq!(as_core.items.len(), 1);
+    assert_eq!(as_core.items[0].message.as_deref(), Some("rotated the access key"));
+    assert_eq!(as_core.items[0].reporting_component.as_deref(), Some("akguard.io/operator"));
+    assert_eq!(through_view.items.len(), 1);
+    assert_eq!(through_view.items[0].regarding.as_ref().unwrap().kind.as_deref(), Some("AccessKeyRotation"));
+    assert_eq!(patched.note.as_deref(), Some("rotated again"));
+    assert_eq!(core.get("rotation.1").await.unwrap().message.as_deref(), Some("rotated again"));
     sim.shutdown().await;
 }

@@ -303,3 +303,24 @@ async fn scale_deployment() {
     assert_eq!(ready, "4");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn describe_shows_recorder_events() {
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let sim = start().await;
+    let kubectl = Kubectl::new(&sim, "recorder");
+    kubectl.ok_with_input(&["apply", "--server-side", "-f", "-"], DEPLOYMENT).await;
+    let client = common::client(&sim);
+    let deployment: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::default_namespaced(client.clone());
+    let reference = kube::Resource::object_ref(&deployment.get("web").await.unwrap(), &());
+    let recorder = Recorder::new(client, Reporter { controller: "akguard".into(), instance: Some("akguard-0".into()) });
+    let event = Event { type_: EventType::Normal, reason: "KeyRotated".into(), note: Some("rotated the access key".into()), action: "Rotate".into(), secondary: None };
+
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+    let described = kubectl.ok(&["describe", "deployment", "web"]).await;
+
+    assert!(described.contains("KeyRotated"), "{described}");
+    assert!(described.contains("rotated the access key"), "{described}");
+    sim.shutdown().await;
+}

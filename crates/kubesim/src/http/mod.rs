@@ -2,6 +2,7 @@
 //! own control API under `/simulator/v1`, a prefix kube-apiserver never serves.
 
 mod control;
+mod events_view;
 mod resources;
 mod scale;
 mod watch;

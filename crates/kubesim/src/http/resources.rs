@@ -45,7 +45,7 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
     query.get(name).is_some_and(|v| v == "true" || v == "1")
 }
 
-fn list_options(query: &HashMap<String, String>, kind: &str) -> ApiResult<ListOptions> {
+pub(super) fn list_options(query: &HashMap<String, String>, kind: &str) -> ApiResult<ListOptions> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), kind)
@@ -80,7 +80,7 @@ fn field_manager(query: &HashMap<String, String>, headers: &HeaderMap) -> String
         .to_string()
 }
 
-fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiResult<WriteOptions> {
+pub(super) fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiResult<WriteOptions> {
     if let Some(validation) = query.get("fieldValidation")
         && !matches!(validation.as_str(), "" | "Ignore" | "Warn" | "Strict")
     {
@@ -95,7 +95,7 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
     })
 }
 
-fn delete_options(query: &HashMap<String, String>, body: &Bytes) -> ApiResult<DeleteOptions> {
+pub(super) fn delete_options(query: &HashMap<String, String>, body: &Bytes) -> ApiResult<DeleteOptions> {
     let parsed: Value = if body.is_empty() {
         Value::Null
     } else {
@@ -112,7 +112,7 @@ fn delete_options(query: &HashMap<String, String>, body: &Bytes) -> ApiResult<De
     })
 }
 
-fn parse_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
+pub(super) fn parse_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or("application/json");
     if content_type.contains("protobuf") || content_type.contains("cbor") {
         return Err(ApiError::unsupported_media_type(format!("the simulator accepts JSON request bodies only, not {content_type}")));
@@ -201,21 +201,18 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     let table_mode = crate::table::wants_table(accept).then(|| query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()));
     let metadata_only = crate::partial::wants_metadata(accept);
+    let events_view = super::events_view::is_view(&rt.group, &rt.plural);
+    if verb == "watch" {
+        let (watched, watch_query, convert) = if events_view {
+            let core = super::events_view::core_target(sim, &target)?;
+            (core, super::events_view::core_query(&query), Some(super::events_view::from_core as fn(Value) -> Value))
+        } else {
+            (target, query, None)
+        };
+        return super::watch::respond(app.sim.clone(), watched, &watch_query, table_mode, metadata_only, convert);
+    }
     let (code, object) = match verb {
-        "watch" => return super::watch::respond(app.sim.clone(), target, &query, table_mode, metadata_only),
-        "get" | "list" if table_mode.is_some() => {
-            let include = table_mode.as_deref().unwrap_or("Metadata");
-            let table = if verb == "get" {
-                let object = sim.get(&target)?;
-                let metadata = json!({"resourceVersion": crate::meta::resource_version_of(&object)});
-                crate::table::table(&rt, version, &[object], metadata, include, true)
-            } else {
-                let list = sim.list(&target, &list_options(&query, &rt.kind)?)?;
-                let items = list["items"].as_array().cloned().unwrap_or_default();
-                crate::table::table(&rt, version, &items, list["metadata"].clone(), include, true)
-            };
-            (StatusCode::OK, table)
-        }
+        _ if events_view => super::events_view::serve(sim, &target, verb, &query, headers, &body)?,
         "get" => (StatusCode::OK, sim.get(&target)?),
         "list" => (StatusCode::OK, sim.list(&target, &list_options(&query, &rt.kind)?)?),
         "create" => (StatusCode::CREATED, sim.create(&target, parse_body(headers, &body)?, &write_options(&query, headers)?)?),
@@ -233,6 +230,18 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         "deletecollection" => (StatusCode::OK, sim.delete_collection(&target, &list_options(&query, &rt.kind)?, &delete_options(&query, &body)?)?),
         _ => unreachable!("verbs are matched above"),
     };
+    if let Some(include) = table_mode.as_deref()
+        && matches!(verb, "get" | "list")
+    {
+        let table = if verb == "get" {
+            let metadata = json!({"resourceVersion": crate::meta::resource_version_of(&object)});
+            crate::table::table(&rt, version, &[object], metadata, include, true)
+        } else {
+            let items = object["items"].as_array().cloned().unwrap_or_default();
+            crate::table::table(&rt, version, &items, object["metadata"].clone(), include, true)
+        };
+        return Ok(json_response(code, &table));
+    }
     let object = match (metadata_only, verb) {
         (false, _) => object,
         (true, "list" | "deletecollection") => crate::partial::list(&object),

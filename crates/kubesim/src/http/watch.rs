@@ -45,11 +45,16 @@ struct Encoder {
     columns_sent: bool,
     /// The client requested PartialObjectMetadata.
     metadata_only: bool,
+    /// Converts stored objects to the form the watched API serves (events.k8s.io Events).
+    convert: Option<fn(Value) -> Value>,
 }
 
 impl Encoder {
     fn event(&mut self, kind: EventType, object: Value) -> Bytes {
-        let object = to_version(&self.target.rt, &self.target.version, object);
+        let mut object = to_version(&self.target.rt, &self.target.version, object);
+        if let Some(convert) = self.convert {
+            object = convert(object);
+        }
         if self.metadata_only {
             return line(kind.as_str(), &crate::partial::object(&object));
         }
@@ -65,7 +70,14 @@ impl Encoder {
 
 /// Starts a watch. Events before the response are computed under the store lock together
 /// with the subscription, so no write falls between replay and live events.
-pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, table: Option<String>, metadata_only: bool) -> ApiResult<Response> {
+pub fn respond(
+    sim: Arc<Sim>,
+    target: Target,
+    query: &HashMap<String, String>,
+    table: Option<String>,
+    metadata_only: bool,
+    convert: Option<fn(Value) -> Value>,
+) -> ApiResult<Response> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &target.rt.kind)
@@ -90,7 +102,7 @@ pub fn respond(sim: Arc<Sim>, target: Target, query: &HashMap<String, String>, t
         fields,
     };
     let requested_rv = query.get("resourceVersion").filter(|rv| !rv.is_empty() && *rv != "0");
-    let mut encoder = Encoder { target: target.clone(), table, columns_sent: false, metadata_only };
+    let mut encoder = Encoder { target: target.clone(), table, columns_sent: false, metadata_only, convert };
 
     let (initial, mut receiver, start_rv) = {
         let state = sim.lock();
