@@ -22,6 +22,7 @@ const RENAMED: &[(&str, &str)] = &[
     ("deprecatedCount", "count"),
 ];
 
+/// Checks whether a type is the events.k8s.io view of core Events.
 pub fn is_view(group: &str, plural: &str) -> bool {
     group == "events.k8s.io" && plural == "events"
 }
@@ -61,7 +62,7 @@ fn list_from_core(mut list: Value) -> Value {
     list
 }
 
-/// The same request aimed at the core Events it views.
+/// Retargets a request at the core Events that the events.k8s.io API views.
 pub fn core_target(sim: &Sim, target: &Target) -> ApiResult<Target> {
     let rt = sim.lock().registry.by_group_resource("", "events").cloned().ok_or_else(|| ApiError::internal("core events are not registered"))?;
     Ok(Target { rt, version: "v1".into(), ..target.clone() })
