@@ -466,28 +466,53 @@ async fn show_old_key(run: &mut Run<'_>, settings: &Settings) -> Result<Result<(
 }
 
 /// The old key as the decisions see it: its `last_use_time` is the later of IAM's value
-/// and the latest call CTS recorded with it after `since`.
+/// and the latest call CTS recorded with it after `since`. When the acting identity may
+/// not read CTS, IAM's value alone counts and a `TracesUnavailable` condition says so.
 async fn old_key_view(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     client: &akguard_hwcloud::Client,
     key: &akguard_hwcloud::AccessKey,
     since: jiff::Timestamp,
 ) -> Result<KeyView, ReconcileError> {
     let mut view = key_view(key);
-    let region = &run.object.spec.provider.region;
-    let project_id = run
-        .ctx
-        .clouds
-        .project_id(client, region)
-        .await
-        .map_err(ReconcileError::cloud("KeystoneListProjects"))?;
-    let traced = traced_use_since(client, &project_id, &key.access_key_id, since, run.now)
-        .await
-        .map_err(ReconcileError::cloud("ListTraces"))?;
-    if traced > view.last_used {
-        view.last_used = traced;
+    match traced_use(run, client, &key.access_key_id, since).await {
+        Ok(traced) => {
+            if traced > view.last_used {
+                view.last_used = traced;
+            }
+        }
+        Err(error) if matches!(error.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
+            report_traces_unavailable(run, &key.access_key_id, &error);
+        }
+        Err(error) => return Err(ReconcileError::Cloud { operation: "ListTraces", source: error }),
     }
     Ok(view)
+}
+
+async fn traced_use(
+    run: &Run<'_>,
+    client: &akguard_hwcloud::Client,
+    access_key_id: &str,
+    since: jiff::Timestamp,
+) -> Result<Option<jiff::Timestamp>, akguard_hwcloud::Error> {
+    let project_id = run.ctx.clouds.project_id(client, &run.object.spec.provider.region).await?;
+    traced_use_since(client, &project_id, access_key_id, since, run.now).await
+}
+
+fn report_traces_unavailable(run: &mut Run<'_>, access_key_id: &str, error: &akguard_hwcloud::Error) {
+    const REASON: &str = "TracesUnavailable";
+    let message = format!(
+        "cannot read the CTS traces of access key {access_key_id} ({error}); a call with the disabled key is rejected without moving its last_use_time, so such a use goes unseen; let the acting identity list CTS traces"
+    );
+    let first = !run
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == conditions::DEGRADED && c.reason == REASON);
+    run.condition(conditions::DEGRADED, true, REASON, &message);
+    if first {
+        run.event(EventType::Warning, REASON, message);
+    }
 }
 
 fn report_old_key_in_use(run: &mut Run<'_>, old: &str, since: jiff::Timestamp, switched: jiff::Timestamp) {
