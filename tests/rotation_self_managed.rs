@@ -56,3 +56,25 @@ async fn self_managed_key_replaces_itself() {
     assert_eq!(harness.secret_pair("hw").await.0, new_key);
     assert!(harness.secret_works("hw").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_managed_key_without_cts_access() {
+    let mut harness = Harness::start().await;
+    let forbidden = akguard_emulator::FaultRule::status(403).for_operation(akguard_emulator::Operation::ListTraces);
+    harness.world.emulator.set_fault(forbidden).unwrap();
+    harness.create(&harness.world.rotation(NAME, "hw", None)).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+
+    harness.request_rotation(NAME, "first").await;
+    let done = harness
+        .drive_until(NAME, SignedDuration::from_mins(15), 600, |o| completed_rotations(o) == 1)
+        .await;
+    harness.stop_operator().await;
+
+    let new_key = done.status.unwrap().current_access_key_id.unwrap();
+    assert!(harness.has_event(NAME, "TracesUnavailable", "CTS traces").await, "the missing permission is reported");
+    let keys: Vec<String> = harness.user_keys(APP_USER).into_iter().map(|k| k.access_key_id).collect();
+    assert_eq!(keys, vec![new_key]);
+    assert!(harness.secret_works("hw").await);
+}
