@@ -197,6 +197,13 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
         name: path.name.unwrap_or_default().to_string(),
     })?;
 
+    run_verb(app, &rt, version, target, verb, &query, headers, body)
+}
+
+/// Runs an authorized verb and encodes the result as the client's Accept header requests:
+/// plain objects, a Table, or PartialObjectMetadata.
+#[allow(clippy::too_many_arguments)]
+fn run_verb(app: &App, rt: &crate::registry::ResourceType, version: &str, target: Target, verb: &'static str, query: &HashMap<String, String>, headers: &HeaderMap, body: Bytes) -> ApiResult<Response> {
     let sim = &app.sim;
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     let table_mode = crate::table::wants_table(accept).then(|| query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()));
@@ -205,29 +212,29 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     if verb == "watch" {
         let (watched, watch_query, convert) = if events_view {
             let core = super::events_view::core_target(sim, &target)?;
-            (core, super::events_view::core_query(&query), Some(super::events_view::from_core as fn(Value) -> Value))
+            (core, super::events_view::core_query(query), Some(super::events_view::from_core as fn(Value) -> Value))
         } else {
-            (target, query, None)
+            (target, query.clone(), None)
         };
         return super::watch::respond(app.sim.clone(), watched, &watch_query, table_mode, metadata_only, convert);
     }
     let (code, object) = match verb {
-        _ if events_view => super::events_view::serve(sim, &target, verb, &query, headers, &body)?,
+        _ if events_view => super::events_view::serve(sim, &target, verb, query, headers, &body)?,
         "get" => (StatusCode::OK, sim.get(&target)?),
-        "list" => (StatusCode::OK, sim.list(&target, &list_options(&query, &rt.kind)?)?),
-        "create" => (StatusCode::CREATED, sim.create(&target, parse_body(headers, &body)?, &write_options(&query, headers)?)?),
-        "update" => (StatusCode::OK, sim.update(&target, parse_body(headers, &body)?, &write_options(&query, headers)?)?),
+        "list" => (StatusCode::OK, sim.list(&target, &list_options(query, &rt.kind)?)?),
+        "create" => (StatusCode::CREATED, sim.create(&target, parse_body(headers, &body)?, &write_options(query, headers)?)?),
+        "update" => (StatusCode::OK, sim.update(&target, parse_body(headers, &body)?, &write_options(query, headers)?)?),
         "patch" => {
             let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or_default();
             let patch_type = PatchType::from_content_type(content_type)
                 .ok_or_else(|| ApiError::unsupported_media_type(format!("the patch Content-Type {content_type:?} is not supported")))?;
             let existed = patch_type == PatchType::Apply && sim.get(&target).is_ok();
-            let object = sim.patch(&target, patch_type, &body, &write_options(&query, headers)?)?;
+            let object = sim.patch(&target, patch_type, &body, &write_options(query, headers)?)?;
             let code = if patch_type == PatchType::Apply && !existed { StatusCode::CREATED } else { StatusCode::OK };
             (code, object)
         }
-        "delete" => (StatusCode::OK, sim.delete(&target, &delete_options(&query, &body)?)?),
-        "deletecollection" => (StatusCode::OK, sim.delete_collection(&target, &list_options(&query, &rt.kind)?, &delete_options(&query, &body)?)?),
+        "delete" => (StatusCode::OK, sim.delete(&target, &delete_options(query, &body)?)?),
+        "deletecollection" => (StatusCode::OK, sim.delete_collection(&target, &list_options(query, &rt.kind)?, &delete_options(query, &body)?)?),
         _ => unreachable!("verbs are matched above"),
     };
     if let Some(include) = table_mode.as_deref()
@@ -235,10 +242,10 @@ pub async fn handle(app: &App, group: &str, version: &str, rest: &[&str], method
     {
         let table = if verb == "get" {
             let metadata = json!({"resourceVersion": crate::meta::resource_version_of(&object)});
-            crate::table::table(&rt, version, &[object], metadata, include, true)
+            crate::table::table(rt, version, &[object], metadata, include, true)
         } else {
             let items = object["items"].as_array().cloned().unwrap_or_default();
-            crate::table::table(&rt, version, &items, object["metadata"].clone(), include, true)
+            crate::table::table(rt, version, &items, object["metadata"].clone(), include, true)
         };
         return Ok(json_response(code, &table));
     }
