@@ -1,5 +1,5 @@
-//! Keys that carry this resource's description marker but whose secret was never stored:
-//! an unused one is found and deleted before a new key is created; a used one is kept.
+//! Keys that carry this resource's description marker but whose secret was never stored.
+//! An unused one is found and deleted before a new key is created, and a used one is kept.
 
 mod support;
 
@@ -13,8 +13,8 @@ use support::{Harness, completed_rotations, reason};
 const NAME: &str = "app-key";
 
 /// Starts the operator on the sandbox rotation and, once it is Ready, creates a key for
-/// the application user whose description marks it as created by this resource, as a
-/// rotation that crashed before storing the secret would have left it.
+/// the application user with this resource's marker in its description. A rotation that
+/// crashed before storing the secret would leave such a key behind.
 async fn start_with_marked_key(harness: &mut Harness) -> CreatedAccessKey {
     harness.create(&harness.world.rotation(NAME, "hw", Some("ops"))).await;
     harness.start_operator();

@@ -120,8 +120,8 @@ async fn check_quota(run: &mut Run<'_>, settings: &Settings, rotation: &InFlight
     let mut views: Vec<_> = keys.iter().map(key_view).collect();
     let held = held_keys(run, settings).await?;
 
-    // The list omits last_use_time, so each key this resource marked and no Secret holds
-    // is shown to learn whether it was ever used before it may count as an orphan.
+    // The list omits last_use_time, so each key this resource marked that no Secret
+    // contains is shown, to learn whether it was ever used, before it counts as an orphan.
     for view in views.iter_mut() {
         let ours = view.marker.as_ref().is_some_and(|marker| marker.resource_uid == run.uid);
         if ours && !held.contains(&view.access_key_id) {
@@ -170,7 +170,7 @@ async fn check_quota(run: &mut Run<'_>, settings: &Settings, rotation: &InFlight
                 run.event(EventType::Warning, reasons::KEY_QUOTA_EXCEEDED, message);
             }
             // Look again in 5 minutes with one list call, never a create that is known to
-            // fail. The step's start time holds the check, so polls in between call nothing.
+            // fail. The step's start time delays the check, so polls in between call nothing.
             let next_check = run.now + jiff::SignedDuration::from_mins(5);
             rotation_mut(run).step_start_time = Time(next_check);
             Ok(run.wait_until(next_check))
@@ -467,7 +467,7 @@ async fn show_old_key(run: &mut Run<'_>, settings: &Settings) -> Result<Result<(
 
 /// The old key as the decisions see it: its `last_use_time` is the later of IAM's value
 /// and the latest call CTS recorded with it after `since`. When the acting identity may
-/// not read CTS, IAM's value alone counts and a `TracesUnavailable` condition says so.
+/// not read CTS, IAM's value alone counts and a `TracesUnavailable` condition reports it.
 async fn old_key_view(
     run: &mut Run<'_>,
     client: &akguard_hwcloud::Client,
