@@ -1,5 +1,5 @@
-//! Two operator processes under leader election: one acts, and when the leader is killed
-//! mid-rotation the standby takes over within the lease duration and finishes it.
+//! Two operator processes under leader election. One acts, and when the leader is killed
+//! or loses its Lease mid-rotation, the other takes over and finishes the rotation.
 
 mod support;
 
@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use akguard::api::rotation::RotationStep;
 use akguard::sandbox::world;
-use support::process::{OperatorOptions, ProcessWorld, ROTATION, http_get};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use support::process::{LEASE, LEASE_NAMESPACE, OperatorOptions, ProcessWorld, ROTATION, http_get};
 
 /// `--lease-duration` of both processes.
 const LEASE_DURATION: Duration = Duration::from_secs(2);
@@ -112,5 +115,63 @@ async fn standby_finishes_after_leader_killed() {
         new_events.iter().any(|event| event.reason.as_deref() == Some("RotationSucceeded")),
         "the new leader finished the rotation"
     );
+    processes.assert_rotated(&done, &old_key).await;
+}
+
+/// A leader whose Lease goes to another identity stops acting within the lease
+/// duration, and the new holder finishes the rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_stops_after_losing_lease() {
+    let processes = ProcessWorld::start("lease-lost").await;
+    let old_key = processes.harness.world.credentials(world::APP_USER).access_key_id;
+    processes.create_rotation().await;
+    let first = processes.spawn(&OperatorOptions::elected("akguard-a"));
+    assert!(
+        wait_for_holder(&processes, "akguard-a", Duration::from_secs(20)).await,
+        "the first process acquires the Lease"
+    );
+    let _second = processes.spawn(&OperatorOptions::elected("akguard-b"));
+    let (_, first_health) = first.addresses().await;
+    processes.wait_adopted().await;
+
+    processes.harness.request_rotation(ROTATION, "lease-lost").await;
+    processes.drive_to_step(RotationStep::Verifying).await;
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let patch = serde_json::json!({"spec": {
+        "holderIdentity": "akguard-b",
+        "acquireTime": now,
+        "renewTime": now,
+        "leaseDurationSeconds": 2,
+    }});
+    let leases: Api<Lease> = Api::namespaced(processes.harness.world.client.clone(), LEASE_NAMESPACE);
+    let moved = Instant::now();
+    leases
+        .patch(LEASE, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("the Lease is handed to the second identity");
+
+    let mut stopped = false;
+    while moved.elapsed() < Duration::from_secs(10) {
+        if first.logs().contains("lost the leader Lease; standing by") {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let noticed = moved.elapsed();
+    eprintln!("the first process stood down {noticed:?} after it lost the Lease");
+    assert!(stopped, "the first process stands down after it lost the Lease");
+    assert!(noticed <= LEASE_DURATION, "it stood down within the lease duration, not after {noticed:?}");
+    let (code, body) = http_get(first_health, "/readyz").await;
+    assert_eq!(code, 200, "the former leader is a ready standby: {body}");
+    assert!(body.contains("standby"), "the former leader reports its role: {body}");
+    let handed_over = processes.events().await.len();
+
+    let done = processes.drive_to_completion().await;
+
+    let events = processes.events().await;
+    for instance in reporting_instances(&events[handed_over..]) {
+        assert_eq!(instance, "akguard-b", "only the new holder acts after the handover");
+    }
     processes.assert_rotated(&done, &old_key).await;
 }
