@@ -98,6 +98,30 @@ pub fn validate(rt: &ResourceType, object: &Value) -> ApiResult<()> {
     Err(ApiError::invalid(format!("{} \"{name}\" is invalid: {listed}", rt.kind)).with_details(json!({"name": name, "kind": rt.kind, "causes": causes})))
 }
 
+/// Rejects changes to an immutable Secret or ConfigMap (`immutable: true`): its data and the
+/// flag itself cannot change, only metadata.
+pub fn validate_update(rt: &ResourceType, old: &Value, new: &Value) -> ApiResult<()> {
+    let kind_applies = !rt.custom && rt.group.is_empty() && matches!(rt.plural.as_str(), "secrets" | "configmaps");
+    if !kind_applies || old.get("immutable") != Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let mut errors = Vec::new();
+    for field in ["data", "binaryData"] {
+        if old.get(field) != new.get(field) {
+            errors.push(format!("{field}: Forbidden: field is immutable when `immutable` is set"));
+        }
+    }
+    if new.get("immutable") != Some(&Value::Bool(true)) {
+        errors.push("immutable: Forbidden: field is immutable when `immutable` is set".to_string());
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let name = crate::meta::name_of(old);
+    let listed = if errors.len() == 1 { errors[0].clone() } else { format!("[{}]", errors.join(", ")) };
+    Err(ApiError::invalid(format!("{} \"{name}\" is invalid: {listed}", rt.kind)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +169,19 @@ mod tests {
         for (data, code) in cases {
             let object = json!({"metadata": {"name": "s"}, "data": data});
             assert_eq!(validate(&rt("secrets"), &object).err().map(|e| e.code), code, "{data}");
+        }
+    }
+
+    #[test]
+    fn immutable_secret_table() {
+        let old = json!({"metadata": {"name": "s"}, "immutable": true, "data": {"k": "YQ=="}});
+        let cases = [
+            (json!({"metadata": {"name": "s", "labels": {"a": "b"}}, "immutable": true, "data": {"k": "YQ=="}}), true),
+            (json!({"metadata": {"name": "s"}, "immutable": true, "data": {"k": "Yg=="}}), false),
+            (json!({"metadata": {"name": "s"}, "immutable": false, "data": {"k": "YQ=="}}), false),
+        ];
+        for (new, ok) in cases {
+            assert_eq!(validate_update(&rt("secrets"), &old, &new).is_ok(), ok, "{new}");
         }
     }
 

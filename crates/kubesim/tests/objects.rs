@@ -448,3 +448,20 @@ async fn invalid_labels_and_data_rejected() {
     assert!(good.is_ok());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn immutable_secret_rejects_data_change() {
+    let sim = start().await;
+    let secrets: Api<Secret> = Api::default_namespaced(client(&sim));
+    let mut frozen = secret("frozen", json!({}));
+    frozen.immutable = Some(true);
+    secrets.create(&PostParams::default(), &frozen).await.unwrap();
+
+    let changed = api_error(secrets.patch("frozen", &PatchParams::default(), &Patch::Merge(json!({"stringData": {"key": "other"}}))).await);
+    let labelled = secrets.patch("frozen", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}}))).await;
+
+    assert_eq!(changed.code, 422);
+    assert!(changed.message.contains("field is immutable"), "{}", changed.message);
+    assert!(labelled.is_ok(), "metadata of an immutable Secret may change");
+    sim.shutdown().await;
+}

@@ -171,6 +171,7 @@ pub(super) fn write_existing(state: &mut State, t: &Target, old: &Value, new: Va
     crate::kinds::normalize(&t.rt, &mut merged);
     enforce_schema(t, &mut merged, opts.strict)?;
     crate::validation::validate(&t.rt, &merged)?;
+    crate::validation::validate_update(&t.rt, old, &merged)?;
     let new_type = if t.scope == Scope::Main { prepare_crd(state, t, &mut merged)? } else { None };
 
     if let Ownership::Update(manager) = ownership {
