@@ -10,21 +10,25 @@ use super::context::{IDLE_RESYNC, ReconcileError};
 use super::decision::{QuotaDecision, Trigger, quota_decision};
 use super::run::Run;
 use super::settings::Settings;
-use super::steps::consumer_list;
+use super::steps::{consumer_list, held_keys, keys_of_other_resources};
 use crate::api::conditions::{self, reasons};
 use crate::api::rotation::{DryRunPlan, RotationTrigger};
 
 pub async fn dry_run(run: &mut Run<'_>, settings: &Settings, trigger: &Trigger) -> Result<Action, ReconcileError> {
     let current = run.status.current_access_key_id.clone();
     let mut blockers = Vec::new();
+    // A spare key the quota policy would delete first, as the real quota check judges it.
+    let mut spare_deletion = None;
     if let (Some(user_id), Some(client)) = (run.user_id(), run.acting_client(settings).await?) {
         match client.list_access_keys(Some(&user_id)).await {
             Ok(keys) => {
                 let views: Vec<_> = keys.iter().map(key_view).collect();
-                if let QuotaDecision::Blocked(message) =
-                    quota_decision(&views, current.as_deref(), settings.quota_policy, &Default::default())
-                {
-                    blockers.push(message);
+                let mut referenced = held_keys(run, settings).await?;
+                referenced.extend(keys_of_other_resources(run));
+                match quota_decision(&views, current.as_deref(), settings.quota_policy, &referenced) {
+                    QuotaDecision::Proceed => {}
+                    QuotaDecision::DeleteFirst(spare) => spare_deletion = Some(spare),
+                    QuotaDecision::Blocked(message) => blockers.push(message),
                 }
             }
             Err(error) => blockers.push(format!("listing the user's keys failed: {error}")),
@@ -52,7 +56,11 @@ pub async fn dry_run(run: &mut Run<'_>, settings: &Settings, trigger: &Trigger) 
         start_time: Some(Time(run.now)),
         create_key: true,
         disable_access_key_ids: current.iter().cloned().collect(),
-        delete_access_key_ids: if settings.delete_old_key { current.iter().cloned().collect() } else { Vec::new() },
+        delete_access_key_ids: spare_deletion
+            .clone()
+            .into_iter()
+            .chain(current.iter().cloned().filter(|_| settings.delete_old_key))
+            .collect(),
         secrets: settings.targets.iter().map(|t| t.secret_name.clone()).collect(),
         workloads,
         blockers,
@@ -66,7 +74,10 @@ pub async fn dry_run(run: &mut Run<'_>, settings: &Settings, trigger: &Trigger) 
     }
     if !unchanged {
         let summary = format!(
-            "dry run: would create a new key, write Secret {}, restart {}, then disable{} access key {}{}",
+            "dry run: would {}create a new key, write Secret {}, restart {}, then disable{} access key {}{}",
+            spare_deletion
+                .map(|spare| format!("delete inactive access key {spare} to make room, "))
+                .unwrap_or_default(),
             plan.secrets.join(", "),
             if plan.workloads.is_empty() { "nothing".to_string() } else { plan.workloads.join(", ") },
             if settings.delete_old_key { " and delete" } else { "" },

@@ -73,7 +73,7 @@ macro_rules! acting_client {
 }
 
 /// Access key IDs held by any target Secret or staged by this resource.
-async fn held_keys(run: &Run<'_>, settings: &Settings) -> Result<BTreeSet<String>, ReconcileError> {
+pub(super) async fn held_keys(run: &Run<'_>, settings: &Settings) -> Result<BTreeSet<String>, ReconcileError> {
     let mut held = BTreeSet::new();
     for target in &settings.targets {
         if let TargetState::Holds { access_key_id } = read_target(&run.secrets, target).await? {
@@ -87,7 +87,7 @@ async fn held_keys(run: &Run<'_>, settings: &Settings) -> Result<BTreeSet<String
 }
 
 /// Access key IDs other AccessKeyRotations record as theirs.
-fn keys_of_other_resources(run: &Run<'_>) -> BTreeSet<String> {
+pub(super) fn keys_of_other_resources(run: &Run<'_>) -> BTreeSet<String> {
     run.ctx
         .rotations
         .state()
