@@ -151,3 +151,44 @@ async fn quota_policy_keeps_referenced_spare() {
     assert!(harness.write_traces().is_empty(), "no create, update or delete call");
     assert!(harness.world.emulator.key(&spare.access_key_id).is_some(), "a key a target holds is kept");
 }
+
+async fn dry_run_plan(harness: &mut Harness, spec: serde_json::Value) -> akguard::api::rotation::DryRunPlan {
+    let mut spec = spec;
+    support::merge(&mut spec, json!({"schedule": {"dryRun": true}}));
+    harness.create(&rotation_with(&harness.world, NAME, "hw", Some("ops"), spec)).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+    harness.request_rotation(NAME, "plan").await;
+    let planned = harness
+        .drive(NAME, 200, |_| SignedDuration::ZERO, |o| {
+            o.status.as_ref().is_some_and(|s| s.dry_run_plan.is_some())
+        })
+        .await;
+    harness.stop_operator().await;
+    planned.status.unwrap().dry_run_plan.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_spare_deletion() {
+    let mut harness = Harness::start_with(users_with_spare(KeyStatus::Inactive)).await;
+    let current = harness.world.credentials(APP_USER).access_key_id;
+    let spare = spare_key(&harness);
+    let plan = dry_run_plan(&mut harness, json!({"retirement": {"onKeyQuotaFull": "deleteInactiveUnreferenced"}})).await;
+
+    assert!(plan.delete_access_key_ids.contains(&spare), "the policy's deletion is planned: {:?}", plan.delete_access_key_ids);
+    assert!(plan.delete_access_key_ids.contains(&current));
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert!(harness.write_traces().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_reports_full_quota() {
+    let mut harness = Harness::start_with(users_with_spare(KeyStatus::Active)).await;
+    let spare = spare_key(&harness);
+    let plan = dry_run_plan(&mut harness, json!({})).await;
+
+    assert_eq!(plan.blockers.len(), 1);
+    assert!(plan.blockers[0].contains(&spare));
+    assert!(!plan.delete_access_key_ids.contains(&spare));
+    assert!(harness.write_traces().is_empty());
+}
