@@ -90,6 +90,8 @@ const BUILTINS: &[Builtin] = &[
     builtin("apps", "v1", "statefulsets", "StatefulSet", &["sts"], true, true, true),
     builtin("apps", "v1", "daemonsets", "DaemonSet", &["ds"], true, true, true),
     builtin("apps", "v1", "replicasets", "ReplicaSet", &["rs"], true, true, true),
+    builtin("batch", "v1", "jobs", "Job", &[], true, true, true),
+    builtin("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true),
     builtin("events.k8s.io", "v1", "events", "Event", &["ev"], true, false, false),
     builtin("coordination.k8s.io", "v1", "leases", "Lease", &[], true, false, false),
     builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", &["crd", "crds"], false, true, true),
