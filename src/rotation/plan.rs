@@ -14,7 +14,14 @@ use super::steps::{consumer_list, held_keys, keys_of_other_resources};
 use crate::api::conditions::{self, reasons};
 use crate::api::rotation::{DryRunPlan, RotationTrigger};
 
-pub async fn dry_run(run: &mut Run<'_>, settings: &Settings, trigger: &Trigger) -> Result<Action, ReconcileError> {
+/// Computes and shows the plan of a rotation with `trigger` that would start at `start`
+/// (now, or when the maintenance window opens).
+pub async fn dry_run(
+    run: &mut Run<'_>,
+    settings: &Settings,
+    trigger: &Trigger,
+    start: jiff::Timestamp,
+) -> Result<Action, ReconcileError> {
     let current = run.status.current_access_key_id.clone();
     let mut blockers = Vec::new();
     // A spare key the quota policy would delete first, as the real quota check judges it.
@@ -53,7 +60,7 @@ pub async fn dry_run(run: &mut Run<'_>, settings: &Settings, trigger: &Trigger) 
             Trigger::Request(_) => RotationTrigger::Request,
             Trigger::Emergency(_) => RotationTrigger::Emergency,
         },
-        start_time: Some(Time(run.now)),
+        start_time: Some(Time(start)),
         create_key: true,
         disable_access_key_ids: current.iter().cloned().collect(),
         delete_access_key_ids: spare_deletion

@@ -307,7 +307,8 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
     match decision {
         TriggerDecision::Rotate(trigger) => {
             if spec.schedule.dry_run {
-                return plan::dry_run(run, settings, &trigger).await;
+                let now = run.now;
+                return plan::dry_run(run, settings, &trigger, now).await;
             }
             let in_flight = in_flight_in_namespace(run);
             if !namespace_has_room(in_flight, run.ctx.max_in_flight_per_namespace, &trigger) {
@@ -349,6 +350,9 @@ async fn idle(run: &mut Run<'_>, spec: &AccessKeyRotationSpec, settings: &Settin
         }
         TriggerDecision::HeldByWindow { opens } => {
             run.status.next_rotation_time = Some(Time(opens));
+            if spec.schedule.dry_run {
+                return plan::dry_run(run, settings, &Trigger::Schedule, opens).await;
+            }
             run.condition(
                 conditions::ROTATING,
                 false,
