@@ -236,3 +236,27 @@ async fn suspend_lets_rotation_in_flight_finish() {
     assert_eq!(harness.user_keys(APP_USER).len(), 1);
     assert!(harness.secret_works("hw").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_plans_window_start() {
+    let mut harness = Harness::start().await;
+    let mut spec = windowed();
+    support::merge(&mut spec, json!({"schedule": {"dryRun": true}}));
+    harness.create(&rotation_with(&harness.world, NAME, "hw", Some("ops"), spec)).await;
+    harness.start_operator();
+    harness.wait_ready(NAME).await;
+
+    harness.clock.set(at("2026-03-02T09:00:00Z"));
+    harness.wake(NAME).await;
+    let planned = harness
+        .drive(NAME, 100, |_| SignedDuration::ZERO, |o| {
+            o.status.as_ref().is_some_and(|s| s.dry_run_plan.is_some())
+        })
+        .await;
+    harness.stop_operator().await;
+
+    let plan = planned.status.unwrap().dry_run_plan.unwrap();
+    assert_eq!(plan.trigger, RotationTrigger::Schedule);
+    assert_eq!(plan.start_time.unwrap().0, at("2026-03-03T02:00:00Z"), "starts when the window opens");
+    assert!(harness.write_traces().is_empty(), "no create, update or delete call");
+}
