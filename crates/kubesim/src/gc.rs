@@ -158,12 +158,13 @@ fn finalizer_work(state: &mut State) -> bool {
 }
 
 fn dependents(state: &mut State) -> bool {
-    let alive: HashSet<String> = state.iter().map(|(_, o)| uid_of(o).to_string()).collect();
+    // Borrowed uids keep this pass, which also runs once a second, free of per-object copies.
+    let alive: HashSet<&str> = state.iter().map(|(_, o)| uid_of(o)).collect();
     let orphaned: Vec<(ObjKey, Value, Vec<String>)> = state
         .iter()
         .filter_map(|(k, o)| {
             let owners = owner_uids(o);
-            let dangling: Vec<String> = owners.iter().filter(|u| !alive.contains(*u)).cloned().collect();
+            let dangling: Vec<String> = owners.iter().filter(|u| !alive.contains(u.as_str())).cloned().collect();
             (!dangling.is_empty()).then(|| (k.clone(), o.clone(), dangling))
         })
         .collect();
