@@ -34,6 +34,8 @@ impl Sim {
         let state = self.lock();
         check_list_resource_version(&state, opts)?;
 
+        // NOTE: a continued list reads current objects after the token's key, not a snapshot
+        // at the first page's resourceVersion as kube-apiserver does.
         let after = match &opts.continue_token {
             Some(token) => {
                 let (rv, ns, name) = decode_continue(token).ok_or_else(|| ApiError::bad_request(format!("invalid continue token {token:?}")))?;
