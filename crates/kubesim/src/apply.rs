@@ -58,8 +58,8 @@ pub fn apply(
     let live_leaves = leaves(rt, manager.scope, &result);
     let applied_set: FieldSet = applied_leaves.keys().cloned().collect();
 
-    // NOTE: only exact leaf paths conflict; a manager owning a parent or child path of an
-    // applied field is not detected, unlike the structured-merge-diff library.
+    // A conflict is a leaf both in the applied set and in another manager's set whose live
+    // value differs from the applied one; atomic lists and maps are single leaves.
     let mut conflicts = Vec::new();
     for (path, value) in &applied_leaves {
         if path.last().is_some_and(|t| t == ".") {
