@@ -97,6 +97,18 @@ fn builtin_columns(rt: &ResourceType) -> Vec<(&'static str, &'static str, Cell)>
         ],
         ("", "configmaps") => vec![("Data", "string", |o| json!(o.get("data").and_then(Value::as_object).map_or(0, |d| d.len()).to_string()))],
         ("", "namespaces") => vec![("Status", "string", |o| json!(text(o, "/status/phase")))],
+        ("", "events") => vec![
+            ("Type", "string", |o| json!(text(o, "/type"))),
+            ("Reason", "string", |o| json!(text(o, "/reason"))),
+            ("Object", "string", |o| json!(format!("{}/{}", text(o, "/involvedObject/kind").to_lowercase(), text(o, "/involvedObject/name")))),
+            ("Message", "string", |o| json!(text(o, "/message"))),
+        ],
+        ("events.k8s.io", "events") => vec![
+            ("Type", "string", |o| json!(text(o, "/type"))),
+            ("Reason", "string", |o| json!(text(o, "/reason"))),
+            ("Object", "string", |o| json!(format!("{}/{}", text(o, "/regarding/kind").to_lowercase(), text(o, "/regarding/name")))),
+            ("Message", "string", |o| json!(text(o, "/note"))),
+        ],
         ("coordination.k8s.io", "leases") => vec![("Holder", "string", |o| json!(text(o, "/spec/holderIdentity")))],
         _ => Vec::new(),
     }

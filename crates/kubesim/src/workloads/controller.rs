@@ -196,7 +196,9 @@ fn record_scaling_events(state: &mut State, deployment: &Value, run: &mut Run, p
     const COMPONENT: &str = "deployment-controller";
     let name = name_of(deployment);
     if !run.scaled_up_recorded {
-        let message = format!("Scaled up replica set {name}-{} to {} from 0", run.hash, p.new_pods.min(desired));
+        // A new Deployment's ReplicaSet starts at full size; a rollout's starts at one batch.
+        let replicas = if run.old_hash.is_none() { desired } else { p.new_pods.min(desired) };
+        let message = format!("Scaled up replica set {name}-{} to {replicas} from 0", run.hash);
         super::events::record(state, deployment, COMPONENT, "ScalingReplicaSet", message, timestamp);
         run.scaled_up_recorded = true;
     }
