@@ -7,7 +7,7 @@ mod events;
 pub mod model;
 mod status;
 
-pub use controller::run_controllers;
+pub(crate) use controller::run_controllers;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
