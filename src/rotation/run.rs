@@ -182,7 +182,8 @@ impl<'a> Run<'a> {
         Ok(Some(client))
     }
 
-    /// The acting client, or a `Degraded` condition naming the Secret to fix.
+    /// The acting client, or `Ready` false and `Degraded` conditions naming the Secret to
+    /// fix, with one Event until the message changes.
     pub async fn require_acting_client(&mut self, settings: &Settings) -> Result<Result<CloudClient, Action>, ReconcileError> {
         if let Some(client) = self.acting_client(settings).await? {
             return Ok(Ok(client));
@@ -194,8 +195,17 @@ impl<'a> Run<'a> {
         let message = format!(
             "no access key to act with: Secret {secret} (named by {field}) is missing or lacks the access key ID or secret access key; create it or fix {field}"
         );
-        self.condition(conditions::DEGRADED, true, conditions::reasons::SECRET_NOT_FOUND, &message);
-        self.event(EventType::Warning, conditions::reasons::SECRET_NOT_FOUND, message);
+        let reason = conditions::reasons::SECRET_NOT_FOUND;
+        let repeated = self
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == conditions::DEGRADED && c.reason == reason && c.message == message);
+        self.condition(conditions::READY, false, reason, &message);
+        self.condition(conditions::DEGRADED, true, reason, &message);
+        if !repeated {
+            self.event(EventType::Warning, reason, message);
+        }
         Ok(Err(Action::requeue(Duration::from_secs(60))))
     }
 
