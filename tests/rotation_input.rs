@@ -137,3 +137,25 @@ async fn no_permission_reported() {
     assert!(harness.traces_named("createCredential").is_empty());
     harness.stop_operator().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_reported_once() {
+    let mut harness = Harness::start().await;
+    start(&mut harness, "hw", Some("absent"), json!({})).await;
+    assert_reported(&harness, "SecretNotFound", "spec.provider.credentialsSecretRef").await;
+
+    for _ in 0..3 {
+        harness.wake(NAME).await;
+        harness.settle(NAME, 4).await;
+    }
+    harness.stop_operator().await;
+
+    let events: Vec<_> = harness
+        .events(NAME)
+        .await
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("SecretNotFound"))
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].series.is_none(), "the Event is not repeated on every reconcile");
+}
