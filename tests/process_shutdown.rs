@@ -144,3 +144,28 @@ async fn sigterm_hands_over_to_standby() {
     let done = processes.drive_to_completion().await;
     processes.assert_rotated(&done, &old_key).await;
 }
+
+/// A standby that gets SIGTERM exits at once and leaves the leader's Lease alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_standby_keeps_leader() {
+    let processes = ProcessWorld::start("sigterm-on-standby").await;
+    let old_key = processes.harness.world.credentials(world::APP_USER).access_key_id;
+    processes.create_rotation().await;
+    let _leader = processes.spawn(&OperatorOptions::elected("akguard-a"));
+    assert!(wait_for_holder(&processes, "akguard-a").await, "the first process acquires the Lease");
+    let mut standby = processes.spawn(&OperatorOptions::elected("akguard-b"));
+    standby.addresses().await;
+    processes.wait_adopted().await;
+
+    let sent = Instant::now();
+    standby.signal("TERM");
+    let exit = standby.wait_exit(Duration::from_secs(15)).await.expect("the standby exits after SIGTERM");
+    let took = sent.elapsed();
+    assert!(exit.success(), "exit status after SIGTERM: {exit}");
+    assert!(took < Duration::from_secs(2), "the standby exited promptly, not after {took:?}");
+    assert_eq!(processes.lease_holder().await.as_deref(), Some("akguard-a"), "the leader keeps the Lease");
+
+    processes.harness.request_rotation(ROTATION, "after-standby-stop").await;
+    let done = processes.drive_to_completion().await;
+    processes.assert_rotated(&done, &old_key).await;
+}
