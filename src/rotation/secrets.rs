@@ -196,6 +196,28 @@ pub async fn write_target(
     .await
 }
 
+/// Label on target Secrets the operator created, for a user's first key.
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+/// Creates a missing target Secret holding a key. It is not owned by the resource, since
+/// the workloads keep reading it if the resource is deleted. An existing Secret is updated.
+pub async fn create_target(api: &Api<Secret>, target: &TargetFormat, key: &KeyMaterial<'_>) -> Result<(), SecretError> {
+    let object = Secret {
+        metadata: ObjectMeta {
+            name: Some(target.secret_name.clone()),
+            labels: Some(BTreeMap::from([(LABEL_MANAGED_BY.to_string(), "akguard".to_string())])),
+            ..ObjectMeta::default()
+        },
+        data: Some(target.render(key)),
+        ..Secret::default()
+    };
+    match api.create(&PostParams::default(), &object).await {
+        Ok(_) => Ok(()),
+        Err(error) if is_status(&error, 409) => write_target(api, target, key).await.map(|_| ()),
+        Err(error) => Err(kube_error(&target.secret_name)(error)),
+    }
+}
+
 /// Replaces a Secret's data through `edit` with optimistic concurrency.
 async fn apply_data(
     api: &Api<Secret>,

@@ -19,7 +19,9 @@ use super::decision::{
 use super::marker::KeyMarker;
 use super::rollback;
 use super::run::Run;
-use super::secrets::{KeyMaterial, TargetState, find_staged, read_target, write_backup, write_staging, write_target};
+use super::secrets::{
+    KeyMaterial, TargetState, create_target, find_staged, read_target, write_backup, write_staging, write_target,
+};
 use super::settings::Settings;
 use crate::api::conditions::{self, reasons};
 use crate::api::rotation::{
@@ -291,7 +293,13 @@ async fn write_secrets(run: &mut Run<'_>, settings: &Settings, rotation: &InFlig
         user_id: &user_id,
     };
     for target in &settings.targets {
-        if read_target(&run.secrets, target).await? == TargetState::Missing {
+        let missing = read_target(&run.secrets, target).await? == TargetState::Missing;
+        if missing && rotation.trigger == RotationTrigger::Bootstrap {
+            // The first key of a user goes into Secrets that may not exist yet.
+            create_target(&run.secrets, target, &material).await?;
+            continue;
+        }
+        if missing {
             return Ok(rollback::start(
                 run,
                 reasons::SECRET_NOT_FOUND,
