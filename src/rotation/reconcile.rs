@@ -547,6 +547,13 @@ fn start(run: &mut Run<'_>, trigger: Trigger, kind: RotationTrigger, incident: O
     });
     run.status.dry_run_plan = None;
     run.phase(RotationPhase::Rotating);
+    // Ready means a settled key: while a rotation moves keys and pods it is false.
+    run.condition(
+        conditions::READY,
+        false,
+        reasons::ROTATION_IN_PROGRESS,
+        format!("rotation {id} is in progress; Ready returns when the new key is current and every consumer is healthy"),
+    );
     run.condition(
         conditions::ROTATING,
         true,

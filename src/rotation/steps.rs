@@ -763,6 +763,12 @@ async fn clean_up(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRot
     run.phase(crate::api::rotation::RotationPhase::Ready);
     run.condition(conditions::ROTATING, false, reasons::ROTATION_SUCCEEDED, format!("rotation {} completed", rotation.id));
     run.condition(conditions::DEGRADED, false, reasons::ROTATION_SUCCEEDED, "no problem found");
+    run.condition(
+        conditions::READY,
+        true,
+        reasons::ROTATION_SUCCEEDED,
+        format!("access key {} is in every target Secret and every consumer passed verification", new_key.clone().unwrap_or_default()),
+    );
     run.ctx
         .metrics
         .rotations
