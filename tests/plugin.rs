@@ -62,8 +62,14 @@ async fn plugin_commands_set_spec_fields() {
     assert!(printed.contains("Name:            app-key"), "{printed}");
 
     let missing = akguard(&kubeconfig, &["rotate", "no-such-rotation"]);
+    let error = String::from_utf8_lossy(&missing.stderr);
     assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-rotation"));
+    assert!(error.contains("no-such-rotation"), "{error}");
+    assert!(error.contains("namespace plugin"), "{error}");
+
+    let empty = akguard(&kubeconfig, &["rotate", "app-key", "--request", ""]);
+    assert!(!empty.status.success(), "an empty request changes nothing and is rejected");
+    assert_eq!(spec_of(&world).await.rotation_request.as_deref(), Some("ticket-42"));
 
     world.shutdown().await;
 }

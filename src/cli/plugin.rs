@@ -29,7 +29,7 @@ pub enum PluginCommand {
         target: Target,
         /// Value to set; defaults to the current UTC time. Any change of the value requests
         /// one rotation.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
         request: Option<String>,
     },
     /// Stops new rotations (spec.schedule.suspend = true); one in flight finishes.
@@ -49,19 +49,38 @@ pub enum PluginCommand {
     },
 }
 
-async fn api_for(target: &Target) -> anyhow::Result<Api<AccessKeyRotation>> {
+/// The API of the target's namespace, and that namespace's name for messages.
+async fn api_for(target: &Target) -> anyhow::Result<(Api<AccessKeyRotation>, String)> {
     let client = kube_client(target.kubeconfig.as_deref()).await?;
-    Ok(match &target.namespace {
-        Some(namespace) => Api::namespaced(client, namespace),
-        None => Api::default_namespaced(client),
-    })
+    let namespace = target
+        .namespace
+        .clone()
+        .unwrap_or_else(|| client.default_namespace().to_string());
+    Ok((Api::namespaced(client, &namespace), namespace))
+}
+
+/// A failed call on the resource, in words a user acts on.
+fn describe(error: kube::Error, name: &str, namespace: &str) -> anyhow::Error {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => anyhow::anyhow!(
+            "AccessKeyRotation {name} not found in namespace {namespace}; list them with `kubectl get akr -n {namespace}` or pass --namespace"
+        ),
+        kube::Error::Api(status) => anyhow::anyhow!(
+            "the API server rejected the request on AccessKeyRotation {name} in namespace {namespace}: {} ({})",
+            status.message,
+            status.code
+        ),
+        other => anyhow::anyhow!(
+            "cannot reach the API server for AccessKeyRotation {name} in namespace {namespace}: {other}; check the kubeconfig's server and context"
+        ),
+    }
 }
 
 async fn patch_spec(target: &Target, patch: serde_json::Value) -> anyhow::Result<()> {
-    let api = api_for(target).await?;
+    let (api, namespace) = api_for(target).await?;
     api.patch(&target.name, &PatchParams::default(), &Patch::Merge(patch))
         .await
-        .map_err(|error| anyhow::anyhow!("cannot update AccessKeyRotation {}: {error}", target.name))?;
+        .map_err(|error| describe(error, &target.name, &namespace))?;
     Ok(())
 }
 
@@ -81,7 +100,11 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
             println!("accesskeyrotation/{} resumed", target.name);
         }
         PluginCommand::Status { target } => {
-            let object = api_for(&target).await?.get(&target.name).await?;
+            let (api, namespace) = api_for(&target).await?;
+            let object = api
+                .get(&target.name)
+                .await
+                .map_err(|error| describe(error, &target.name, &namespace))?;
             print!("{}", render_status(&object));
         }
     }

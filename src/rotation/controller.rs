@@ -126,6 +126,7 @@ pub async fn run(
     });
 
     let namespaces = settings.namespaces.clone();
+    let watch_errors = Arc::new(super::context::RepeatFilter::default());
     controller
         .run(
             move |object, ctx| {
@@ -141,9 +142,20 @@ pub async fn run(
             error_policy,
             context,
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "reconcile stream reported an error");
+        .for_each(|result| {
+            let filter = watch_errors.clone();
+            async move {
+                let Err(error) = result else { return };
+                // Reconcile failures are logged by the error policy; a failing watch is
+                // logged here, since it stops every reconcile.
+                if let kube::runtime::controller::Error::QueueError(watch_error) = &error
+                    && filter.admit(&watch_error.to_string(), std::time::Instant::now()).is_some()
+                {
+                    tracing::error!(
+                        error = %watch_error,
+                        "watching AccessKeyRotations failed; check that the CRDs are installed (akguard crds | kubectl apply -f -) and that the operator may list them"
+                    );
+                }
             }
         })
         .await;

@@ -613,6 +613,17 @@ async fn mark_ready(run: &mut Run<'_>, settings: &Settings) -> Result<bool, Reco
         if run.status.phase != Some(RotationPhase::Degraded) && run.status.phase != Some(RotationPhase::Failed) {
             run.phase(RotationPhase::Ready);
         }
+        // A problem found earlier (a missing Secret, a refused call) is gone once the key is
+        // adopted and healthy. Exhausted retries stay until a new rotationRequest.
+        let stale = run.status.conditions.iter().any(|c| {
+            c.type_ == conditions::DEGRADED && c.status == "True" && c.reason != reasons::RETRIES_EXHAUSTED
+        });
+        if stale {
+            run.condition(conditions::DEGRADED, false, reasons::ROTATION_SUCCEEDED, "no problem found");
+            if run.status.phase == Some(RotationPhase::Failed) || run.status.phase == Some(RotationPhase::Degraded) {
+                run.phase(RotationPhase::Ready);
+            }
+        }
         run.condition(
             conditions::READY,
             true,

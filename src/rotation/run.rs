@@ -233,8 +233,8 @@ impl<'a> Run<'a> {
             let event = Event {
                 type_,
                 reason: reason.to_string(),
+                action: event_action(reason, &note),
                 note: Some(truncate(&note, 1000)),
-                action: reason.to_string(),
                 secondary: None,
             };
             if let Err(error) = self.ctx.recorder.publish(&event, &reference).await {
@@ -243,6 +243,17 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// The Event's action: the reason plus a hash of the message. kube-runtime's recorder folds
+/// Events with the same reason and action into one series that keeps the first message, so
+/// distinct messages need distinct actions; identical ones still count up in one series.
+fn event_action(reason: &str, note: &str) -> String {
+    // FNV-1a, 32 bits: stable across runs and releases, unlike the standard hasher.
+    let hash = note
+        .bytes()
+        .fold(0x811c_9dc5u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    format!("{reason}-{hash:08x}")
 }
 
 fn truncate(text: &str, limit: usize) -> String {
@@ -275,5 +286,21 @@ pub fn cap_wait(remaining: SignedDuration, poll: Duration) -> Duration {
         Duration::from_millis(50)
     } else {
         remaining
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_action_separates_messages() {
+        let first = event_action("RotationStep", "CreatingKey: room for a new key");
+        let second = event_action("RotationStep", "WritingSecrets: backed up");
+
+        assert_ne!(first, second);
+        assert_eq!(first, event_action("RotationStep", "CreatingKey: room for a new key"));
+        assert!(first.starts_with("RotationStep-"));
+        assert!(first.len() <= 128);
     }
 }

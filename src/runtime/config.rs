@@ -52,7 +52,8 @@ pub struct RunArgs {
     #[arg(long, env = "AKGUARD_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub lease_duration: Duration,
 
-    /// Identity written into the Lease; defaults to the host name (the pod name in a cluster).
+    /// Identity written into the Lease, unique per replica (the pod name in a cluster).
+    /// Unset: the host name with a random suffix.
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
 

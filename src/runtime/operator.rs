@@ -55,6 +55,39 @@ impl Default for RunOptions {
     }
 }
 
+/// Time the controller gets after SIGTERM to finish the steps in flight. A step's cloud call
+/// gives up after 20 s per attempt, so a healthy step ends well within it; past it the
+/// process exits anyway (a watch stuck on an unreachable API server holds nothing to finish).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Runs `acting` until it returns, or until `SHUTDOWN_GRACE` after `stop` flips to true.
+async fn finish_within_grace(acting: impl std::future::Future<Output = ()>, mut stop: watch::Receiver<bool>) {
+    tokio::pin!(acting);
+    tokio::select! {
+        () = &mut acting => return,
+        _ = stop.wait_for(|stop| *stop) => {}
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, acting).await.is_err() {
+        tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "the controller did not stop within the shutdown grace; exiting");
+    }
+}
+
+/// The identity written into the leader Lease: `--identity` (the pod name in a cluster),
+/// else the host name with a random suffix, so two processes on one host never share it.
+pub fn lease_identity(requested: Option<&str>) -> anyhow::Result<String> {
+    match requested {
+        Some(identity) if identity.trim().is_empty() => anyhow::bail!(
+            "invalid --identity (or POD_NAME): it is empty; two replicas with one identity would both act as leader, so set it to the pod name or leave it unset"
+        ),
+        Some(identity) => Ok(identity.to_string()),
+        None => {
+            let host = std::env::var("HOSTNAME").ok().filter(|host| !host.trim().is_empty());
+            let suffix = uuid::Uuid::new_v4().simple().to_string();
+            Ok(format!("{}-{}", host.as_deref().unwrap_or("akguard"), &suffix[..8]))
+        }
+    }
+}
+
 /// Runs the operator until `stop` flips to true.
 pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     akguard_hwcloud::install_crypto_provider();
@@ -68,11 +101,7 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
         stop.clone(),
     )
     .await?;
-    let identity = args
-        .identity
-        .clone()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| format!("akguard-{}", std::process::id()));
+    let identity = lease_identity(args.identity.as_deref())?;
     tracing::info!(%metrics_address, %health_address, %identity, leader_election = args.leader_election, "akguard started");
 
     let settings = ControllerSettings {
@@ -87,10 +116,10 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
     if !args.leader_election {
         readiness.leader.store(true, Ordering::SeqCst);
         let mut stop_signal = stop.clone();
-        controller::run(client, options.clock, metrics, readiness, settings, async move {
+        let acting = controller::run(client, options.clock, metrics, readiness, settings, async move {
             let _ = stop_signal.wait_for(|stop| *stop).await;
-        })
-        .await;
+        });
+        finish_within_grace(acting, stop.clone()).await;
         tracing::info!("akguard stopped");
         return Ok(());
     }
@@ -123,7 +152,7 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
         // finishes its step first.
         let mut lost = leader.clone();
         let mut stop_signal = stop.clone();
-        controller::run(
+        let acting = controller::run(
             client.clone(),
             options.clock.clone(),
             metrics.clone(),
@@ -135,8 +164,8 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
                     _ = stop_signal.wait_for(|stop| *stop) => {}
                 }
             },
-        )
-        .await;
+        );
+        finish_within_grace(acting, stop.clone()).await;
         readiness.leader.store(false, Ordering::SeqCst);
         if *stop.borrow() {
             break;
@@ -156,4 +185,25 @@ pub async fn run(args: RunArgs, options: RunOptions, client: kube::Client, mut s
     }
     tracing::info!("akguard stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_rejects_empty() {
+        assert!(lease_identity(Some("")).is_err());
+        assert!(lease_identity(Some("  ")).is_err());
+    }
+
+    #[test]
+    fn identity_keeps_given_name() {
+        assert_eq!(lease_identity(Some("akguard-7d9f-abcde")).unwrap(), "akguard-7d9f-abcde");
+    }
+
+    #[test]
+    fn default_identities_differ() {
+        assert_ne!(lease_identity(None).unwrap(), lease_identity(None).unwrap());
+    }
 }
