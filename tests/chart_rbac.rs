@@ -141,10 +141,12 @@ async fn create_namespaces(world: &world::World, names: &[&str]) {
     }
 }
 
-/// Requests the proxy forwarded, and those the simulator denied with 401 or 403.
+/// Requests the proxy forwarded, those without credentials, and those the simulator denied
+/// with 401 or 403.
 #[derive(Default)]
 struct ProxyLog {
     forwarded: usize,
+    anonymous: usize,
     denied: Vec<String>,
 }
 
@@ -179,6 +181,10 @@ impl RecordingProxy {
         self.state.log.lock().unwrap().forwarded
     }
 
+    fn anonymous(&self) -> usize {
+        self.state.log.lock().unwrap().anonymous
+    }
+
     fn denied(&self) -> Vec<String> {
         self.state.log.lock().unwrap().denied.clone()
     }
@@ -200,7 +206,13 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: axum::extract::R
     }
     let upstream_request = builder.body(kube::client::Body::from(body)).expect("a copied request is valid");
 
-    state.log.lock().unwrap().forwarded += 1;
+    {
+        let mut log = state.log.lock().unwrap();
+        log.forwarded += 1;
+        if !parts.headers.contains_key(http::header::AUTHORIZATION) {
+            log.anonymous += 1;
+        }
+    }
     let response = match state.upstream.send(upstream_request).await {
         Ok(response) => response,
         Err(error) => {
@@ -375,6 +387,9 @@ async fn rotate_with_chart_rbac(values: &[&str], namespaces: &[&str], expected_f
     let denied = proxy.denied();
     assert!(denied.is_empty(), "the simulator denied requests of the operator: {denied:#?}");
     assert!(proxy.forwarded() > 0, "the operator's requests went through the recording proxy");
+    // The simulator treats a request without credentials as an administrator, so one such
+    // request would bypass RBAC.
+    assert_eq!(proxy.anonymous(), 0, "every request of the operator carries its token");
 
     let holder = lease.spec.and_then(|spec| spec.holder_identity);
     assert_eq!(holder.as_deref(), Some(IDENTITY), "the operator held the leader Lease");
