@@ -467,6 +467,8 @@ fn assert_allowed<T>(result: Result<T, kube::Error>, request: &str) {
 struct RbacWorld {
     world: world::World,
     operator: Client,
+    /// `--lease-name` of the rendered Deployment.
+    lease_name: String,
 }
 
 impl RbacWorld {
@@ -478,10 +480,11 @@ impl RbacWorld {
         let manifests = render_chart(values).await;
         let account = install_rbac(&admin, &manifests).await;
         let operator = token_client(&world.sim, &account, &world.sim.base_url()).await;
+        let lease_name = operator_args(only(&manifests, "Deployment"), 0).lease_name;
 
         let existing: Api<Secret> = Api::namespaced(admin.clone(), UNWATCHED_NAMESPACE);
         existing.create(&PostParams::default(), &secret("existing")).await.expect("admin creates a Secret");
-        Self { world, operator }
+        Self { world, operator, lease_name }
     }
 
     fn secrets(&self, namespace: &str) -> Api<Secret> {
@@ -540,7 +543,7 @@ async fn chart_rbac_denies_ungranted_requests() {
     // The Lease rules name the chart's Lease, so another Lease in the release namespace is denied.
     let leases: Api<Lease> = Api::namespaced(rbac.operator.clone(), RELEASE_NAMESPACE);
     assert_forbidden(leases.get("another-lease").await, "get another Lease");
-    match leases.get("akguard-leader").await {
+    match leases.get(&rbac.lease_name).await {
         Err(kube::Error::Api(status)) => assert_eq!(status.code, 404, "get the chart's Lease before it exists: {status:?}"),
         other => panic!("get the chart's Lease before it exists: expected 404, got {other:?}"),
     }
