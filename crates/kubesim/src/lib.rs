@@ -31,6 +31,7 @@ mod meta;
 mod openapi;
 mod partial;
 mod patch;
+mod protobuf;
 mod rbac;
 mod schema;
 mod registry;

@@ -234,15 +234,43 @@ async fn custom_resource_status_patch() {
 }
 
 #[tokio::test]
-async fn create_generators_are_rejected() {
+async fn create_generators_send_protobuf() {
     let sim = start().await;
     let kubectl = Kubectl::new(&sim, "generators");
+    let dir = std::env::temp_dir().join(format!("kubesim-generators-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let blob = dir.join("blob");
+    std::fs::write(&blob, b"AB\x00\xff").expect("blob written");
+    let from_blob = format!("--from-file=blob={}", blob.display());
 
-    let output = kubectl.run(&["create", "secret", "generic", "s", "--from-literal=a=b"]).await;
+    // kubectl's create generators send Kubernetes protobuf bodies.
+    kubectl.ok(&["create", "namespace", "payments"]).await;
+    kubectl.ok(&["create", "secret", "generic", "db", "-n", "payments", "--from-literal=user=dummy", "--type=kubernetes.io/basic-auth"]).await;
+    kubectl.ok(&["create", "configmap", "settings", "-n", "payments", "--from-literal=mode=fast", &from_blob, "--save-config"]).await;
+    kubectl.ok(&["create", "serviceaccount", "runner", "-n", "payments"]).await;
+    let token = kubectl.ok(&["create", "token", "runner", "-n", "payments", "--duration=2h"]).await;
+    let dry_run = kubectl.ok(&["create", "namespace", "staging", "--dry-run=server", "-o", "name"]).await;
+    let deployment = kubectl.run(&["create", "deployment", "web", "--image=app:1", "-n", "payments"]).await;
 
-    // kubectl's create generators send protobuf bodies, which the simulator cannot decode.
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("protobuf"));
+    let secret: Value = serde_json::from_str(&kubectl.ok(&["get", "secret", "db", "-n", "payments", "-o", "json"]).await).unwrap();
+    let config_map: Value = serde_json::from_str(&kubectl.ok(&["get", "configmap", "settings", "-n", "payments", "-o", "json"]).await).unwrap();
+    let namespaces = kubectl.ok(&["get", "namespaces", "-o", "name"]).await;
+    let accounts = kubectl.ok(&["get", "serviceaccounts", "-n", "payments", "-o", "name"]).await;
+
+    assert_eq!(secret["data"]["user"], "ZHVtbXk=");
+    assert_eq!(secret["type"], "kubernetes.io/basic-auth");
+    assert_eq!(config_map["data"]["mode"], "fast");
+    assert_eq!(config_map["binaryData"]["blob"], "QUIA/w==");
+    assert!(config_map["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string(), "{config_map}");
+    assert!(namespaces.contains("namespace/payments"), "{namespaces}");
+    assert!(!namespaces.contains("namespace/staging"), "a server dry run stores nothing: {namespaces}");
+    assert_eq!(dry_run.trim(), "namespace/staging");
+    assert!(accounts.contains("serviceaccount/runner"), "{accounts}");
+    assert!(!token.trim().is_empty());
+    // Deployments are outside the decoded kinds: 415 naming the kind, not a half-read object.
+    assert!(!deployment.status.success());
+    assert!(String::from_utf8_lossy(&deployment.stderr).contains("Deployment"), "{}", String::from_utf8_lossy(&deployment.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
     sim.shutdown().await;
 }
 

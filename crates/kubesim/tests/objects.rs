@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, eventually, raw, start};
+use common::{client, eventually, raw, raw_bytes, start};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
@@ -421,13 +421,35 @@ async fn namespaced_kind_needs_namespace() {
 }
 
 #[tokio::test]
-async fn protobuf_body_is_rejected() {
+async fn protobuf_secret_is_stored() {
     let sim = start().await;
     let client = client(&sim);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "payments"}})).unwrap()).await.unwrap();
+    // `kubectl create secret generic db -n payments --from-literal=username=dummy-user
+    // --from-literal=password=dummy-pass`, as kubectl v1.35.2 sent it.
+    let body: Vec<u8> = concat!(
+        "6b3873000a0c0a0276311206536563726574124e0a1a0a02646212001a087061796d656e747322002a00320038004200",
+        "12160a0870617373776f7264120a64756d6d792d7061737312160a08757365726e616d65120a64756d6d792d75736572",
+        "1a001a002200",
+    )
+    .as_bytes()
+    .chunks(2)
+    .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+    .collect();
 
-    let (code, _) = raw(&client, "POST", "/api/v1/namespaces/default/secrets", "application/vnd.kubernetes.protobuf", "k8s\0").await;
+    let path = "/api/v1/namespaces/payments/secrets";
+    let (created, response) = raw_bytes(&client, "POST", path, "application/vnd.kubernetes.protobuf", &body).await;
+    let (cbor, _) = raw(&client, "POST", path, "application/cbor", "").await;
+    let stored = Api::<Secret>::namespaced(client, "payments").get("db").await.unwrap();
 
-    assert_eq!(code, 415);
+    assert_eq!(created, 201, "{response}");
+    assert!(response.starts_with('{'), "responses stay JSON: {response}");
+    let data = stored.data.unwrap_or_default();
+    assert_eq!(data.get("username").map(|v| v.0.as_slice()), Some(b"dummy-user".as_slice()));
+    assert_eq!(data.get("password").map(|v| v.0.as_slice()), Some(b"dummy-pass".as_slice()));
+    assert!(stored.metadata.uid.is_some());
+    assert_eq!(cbor, 415);
     sim.shutdown().await;
 }
 

@@ -114,8 +114,14 @@ pub(super) fn delete_options(query: &HashMap<String, String>, body: &Bytes) -> A
 
 pub(super) fn parse_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or("application/json");
+    if crate::protobuf::is_protobuf(content_type) {
+        return crate::protobuf::decode(body);
+    }
     if content_type.contains("protobuf") || content_type.contains("cbor") {
-        return Err(ApiError::unsupported_media_type(format!("the simulator accepts JSON request bodies only, not {content_type}")));
+        return Err(ApiError::unsupported_media_type(format!(
+            "the simulator accepts JSON, YAML and, for a few built-in kinds, {} request bodies, not {content_type}",
+            crate::protobuf::MEDIA_TYPE
+        )));
     }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;

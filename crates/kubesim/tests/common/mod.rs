@@ -24,11 +24,16 @@ pub fn client(sim: &RunningSim) -> kube::Client {
 
 /// Sends a raw request and returns the status code and body text.
 pub async fn raw(client: &kube::Client, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    raw_bytes(client, method, path, content_type, body.as_bytes()).await
+}
+
+/// Sends `body` as is, for binary encodings such as protobuf.
+pub async fn raw_bytes(client: &kube::Client, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
     let request = Request::builder()
         .method(method)
         .uri(path)
         .header("content-type", content_type)
-        .body(body.as_bytes().to_vec())
+        .body(body.to_vec())
         .expect("request builds");
     let response = client.send(request.map(kube::client::Body::from)).await.expect("request is sent");
     let status = response.status().as_u16();
