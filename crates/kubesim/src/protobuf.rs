@@ -32,6 +32,67 @@ pub fn is_protobuf(content_type: &str) -> bool {
 /// ServiceAccount and authentication.k8s.io/v1 TokenRequest or for an encoded envelope, 501
 /// for a set field this module does not decode.
 pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
+    let (api_version, kind, raw) = envelope(body)?;
+    let (mut object, message) = match (api_version.as_str(), kind.as_str()) {
+        ("v1", "Namespace") => (namespace(raw)?, "Namespace"),
+        ("v1", "Secret") => (secret(raw)?, "Secret"),
+        ("v1", "ConfigMap") => (config_map(raw)?, "ConfigMap"),
+        ("v1", "ServiceAccount") => (service_account(raw)?, "ServiceAccount"),
+        ("authentication.k8s.io/v1", "TokenRequest") => (token_request(raw)?, "TokenRequest"),
+        _ => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "the simulator decodes protobuf bodies of v1 Namespace, Secret, ConfigMap, ServiceAccount and authentication.k8s.io/v1 TokenRequest only, not {api_version:?} {kind:?}; send it as JSON (kubectl create -f or apply)"
+            )));
+        }
+    };
+    tracing::debug!(kind = message, "decoded a protobuf request body");
+    object.insert("apiVersion".into(), Value::String(api_version));
+    object.insert("kind".into(), Value::String(kind));
+    Ok(Value::Object(object))
+}
+
+/// Decodes a protobuf `DeleteOptions` body, which client-go sends with delete requests, into
+/// its JSON form. Errors as for [`decode`].
+pub fn decode_delete_options(body: &[u8]) -> Result<Value, ApiError> {
+    let (api_version, kind, raw) = envelope(body)?;
+    if !matches!(api_version.as_str(), "v1" | "meta.k8s.io/v1") || kind != "DeleteOptions" {
+        return Err(ApiError::bad_request(format!("a delete request body must be DeleteOptions, not {api_version:?} {kind:?}")));
+    }
+    let mut options = Map::new();
+    for field in Fields::new(raw) {
+        let field = field?;
+        match field.number {
+            1 => {
+                options.insert("gracePeriodSeconds".into(), json!(field.int("DeleteOptions.gracePeriodSeconds")?));
+            }
+            2 => {
+                let mut preconditions = Map::new();
+                for condition in Fields::new(field.bytes("DeleteOptions.preconditions")?) {
+                    let condition = condition?;
+                    match condition.number {
+                        1 => put_string(&mut preconditions, "uid", condition.string("Preconditions.uid")?),
+                        2 => put_string(&mut preconditions, "resourceVersion", condition.string("Preconditions.resourceVersion")?),
+                        _ => condition.skip_if_zero("Preconditions")?,
+                    }
+                }
+                options.insert("preconditions".into(), Value::Object(preconditions));
+            }
+            3 => {
+                options.insert("orphanDependents".into(), json!(field.bool("DeleteOptions.orphanDependents")?));
+            }
+            4 => put_string(&mut options, "propagationPolicy", field.string("DeleteOptions.propagationPolicy")?),
+            5 => push(&mut options, "dryRun", Value::String(field.string("DeleteOptions.dryRun")?)),
+            _ => field.skip_if_zero("DeleteOptions")?,
+        }
+    }
+    options.insert("apiVersion".into(), Value::String(api_version));
+    options.insert("kind".into(), Value::String(kind));
+    Ok(Value::Object(options))
+}
+
+/// Reads the `k8s\0` magic and the `runtime.Unknown` envelope; returns apiVersion, kind and
+/// the object's own message.
+fn envelope(body: &[u8]) -> Result<(String, String, &[u8]), ApiError> {
     let Some(envelope) = body.strip_prefix(MAGIC) else {
         return Err(malformed("the body does not start with the magic bytes k8s\\0"));
     };
@@ -64,23 +125,7 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
             _ => field.skip_if_zero("Unknown")?,
         }
     }
-
-    let (mut object, message) = match (api_version.as_str(), kind.as_str()) {
-        ("v1", "Namespace") => (namespace(raw)?, "Namespace"),
-        ("v1", "Secret") => (secret(raw)?, "Secret"),
-        ("v1", "ConfigMap") => (config_map(raw)?, "ConfigMap"),
-        ("v1", "ServiceAccount") => (service_account(raw)?, "ServiceAccount"),
-        ("authentication.k8s.io/v1", "TokenRequest") => (token_request(raw)?, "TokenRequest"),
-        _ => {
-            return Err(ApiError::unsupported_media_type(format!(
-                "the simulator decodes protobuf bodies of v1 Namespace, Secret, ConfigMap, ServiceAccount and authentication.k8s.io/v1 TokenRequest only, not {api_version:?} {kind:?}; send it as JSON (kubectl create -f or apply)"
-            )));
-        }
-    };
-    tracing::debug!(kind = message, "decoded a protobuf request body");
-    object.insert("apiVersion".into(), Value::String(api_version));
-    object.insert("kind".into(), Value::String(kind));
-    Ok(Value::Object(object))
+    Ok((api_version, kind, raw))
 }
 
 fn malformed(why: impl std::fmt::Display) -> ApiError {

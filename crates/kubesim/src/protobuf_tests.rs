@@ -349,3 +349,31 @@ fn media_type_table() {
         assert_eq!(is_protobuf(content_type), expected, "{content_type}");
     }
 }
+
+#[test]
+fn delete_options_decode() {
+    // Helm v4.1.4's `helm uninstall` sends an empty DeleteOptions for its release Secrets.
+    let helm = bytes_of("6b3873000a130a027631120d44656c6574654f7074696f6e7312001a002200");
+    let preconditions = [field(1, b"uid-1"), field(2, b"7")].concat();
+    let full = [varint_field(1, 0), field(2, &preconditions), varint_field(3, 1), field(4, b"Foreground"), field(5, b"All")].concat();
+    let cases = [
+        (helm, json!({"apiVersion": "v1", "kind": "DeleteOptions"})),
+        (
+            envelope("meta.k8s.io/v1", "DeleteOptions", &full),
+            json!({
+                "apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+                "preconditions": {"uid": "uid-1", "resourceVersion": "7"},
+                "orphanDependents": true, "propagationPolicy": "Foreground", "dryRun": ["All"],
+            }),
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(decode_delete_options(&body).unwrap_or_else(|e| panic!("{expected}: {e}")), expected);
+    }
+
+    let secret = decode_delete_options(&envelope("v1", "Secret", &[])).expect_err("a Secret is not DeleteOptions");
+    assert_eq!(secret.code, 400);
+    let unknown = decode_delete_options(&envelope("v1", "DeleteOptions", &varint_field(6, 1))).expect_err("field 6 is not decoded");
+    assert_eq!(unknown.code, 501);
+    assert!(unknown.message.contains("field 6 of the protobuf DeleteOptions message"), "{unknown}");
+}

@@ -96,8 +96,12 @@ pub(super) fn write_options(query: &HashMap<String, String>, headers: &HeaderMap
 }
 
 pub(super) fn delete_options(query: &HashMap<String, String>, body: &Bytes) -> ApiResult<DeleteOptions> {
+    // client-go sends DeleteOptions as protobuf when it sends objects that way (Helm's
+    // uninstall does), so the magic prefix picks the decoder.
     let parsed: Value = if body.is_empty() {
         Value::Null
+    } else if body.starts_with(b"k8s\0") {
+        crate::protobuf::decode_delete_options(body)?
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions body: {e}")))?
     };
