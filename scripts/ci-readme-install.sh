@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the shell block of the README's "Install on a cluster" section, as written, against the
-# Kubernetes API simulator (`akguard simulator`) with the real kubectl and Helm from
-# .tools/bin (installed by scripts/install-tools.sh), then checks that the operator's
-# Deployment exists in akguard-system and the example AccessKeyRotation exists in payments.
+# Kubernetes API simulator (`akguard simulator`). kubectl and Helm come from .tools/bin, which
+# scripts/install-tools.sh fills. Afterwards it checks that the operator's Deployment exists in
+# akguard-system and the example AccessKeyRotation exists in payments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
