@@ -91,6 +91,11 @@ const KUBECTL_CREATE_TOKEN: &str = concat!(
     "0a100a0012001a0022002a0032003800420012001a040a0012001a002200",
 );
 
+const KUBECTL_CREATE_TOKEN_AUDIENCE_DURATION: &str = concat!(
+    "6b3873000a280a1861757468656e7469636174696f6e2e6b38732e696f2f7631120c546f6b656e526571756573741222",
+    "0a100a0012001a0022002a0032003800420012080a0361706920a0381a040a0012001a002200",
+);
+
 const HELM_INSTALL_RELEASE_SECRET: &str = concat!(
     "6b3873000a0c0a0276311206536563726574128d060a83010a1773682e68656c6d2e72656c656173652e76312e742e76",
     "3112001a0022002a003200380042005a170a09637265617465644174120a313739363432303435345a090a046e616d65",
@@ -163,6 +168,10 @@ fn kubectl_bodies_decode_to_json() {
         (
             KUBECTL_CREATE_TOKEN,
             json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {}, "spec": {}}),
+        ),
+        (
+            KUBECTL_CREATE_TOKEN_AUDIENCE_DURATION,
+            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {}, "spec": {"audiences": ["api"], "expirationSeconds": 7200}}),
         ),
     ];
     for (hex, expected) in cases {
