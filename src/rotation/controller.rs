@@ -22,7 +22,7 @@ use crate::api::rotation::AccessKeyRotation;
 use crate::runtime::health::Readiness;
 use crate::runtime::metrics::Metrics;
 
-/// What the controller needs besides the Kubernetes client.
+/// Settings of the controller, beside its Kubernetes client.
 #[derive(Debug, Clone)]
 pub struct ControllerSettings {
     /// Namespaces to act in; empty means all.

@@ -26,7 +26,7 @@ const BACKUP_DATA_KEY: &str = "targets.json";
 /// Optimistic-concurrency retries of one target write before the step reports a conflict.
 const WRITE_ATTEMPTS: usize = 5;
 
-/// How one target Secret carries a key.
+/// Layout of one target Secret: the data keys of the key pair and any rendered keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetFormat {
     pub secret_name: String,
@@ -66,7 +66,7 @@ impl TargetFormat {
     }
 }
 
-/// What a rendered data key may refer to.
+/// Values a rendered data key may refer to.
 pub struct KeyMaterial<'a> {
     pub access_key_id: &'a str,
     pub secret_access_key: &'a SecretKey,
@@ -87,7 +87,7 @@ pub fn render_template(template: &str, key: &KeyMaterial<'_>) -> String {
     crate::api::template::render(template, &values).unwrap_or_else(|_| template.to_string())
 }
 
-/// What a target Secret holds now.
+/// Access key ID a target Secret contains now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetState {
     Missing,

@@ -221,7 +221,8 @@ fn quota_table() {
                 "delete"
             }
             QuotaDecision::Blocked(message) => {
-                assert!(message.contains("CUR") && message.contains("SPARE"), "case {case}: {message}");
+                assert!(message.contains("CUR"), "case {case}: {message}");
+                assert!(message.contains("SPARE"), "case {case}: {message}");
                 "blocked"
             }
         };
