@@ -37,15 +37,18 @@ impl World {
     /// Starts the emulator on `clock`, seeds an account with an application user holding
     /// one key and an administrator, starts the simulator and installs the CRDs.
     pub async fn start(clock: SharedClock) -> anyhow::Result<Self> {
+        Self::start_with_users(clock, default_users()).await
+    }
+
+    /// Like [`World::start`], with `users` seeded into the account instead.
+    pub async fn start_with_users(clock: SharedClock, users: Vec<SeedUser>) -> anyhow::Result<Self> {
         akguard_hwcloud::install_crypto_provider();
-        let mut admin = SeedUser::new(ADMIN_USER).with_key();
-        admin.admin = true;
         let seed = SeedRequest {
             domain_name: "sandbox-account".into(),
             domain_id: None,
             regions: vec![REGION.into()],
             iam_trace_region: None,
-            users: vec![SeedUser::new(APP_USER).with_key(), admin],
+            users,
         };
         let emulator = akguard_emulator::start(EmulatorConfig {
             clock: EmulatorClock::Custom(clock),
@@ -169,6 +172,14 @@ impl World {
         self.sim.shutdown().await;
         self.emulator.shutdown().await;
     }
+}
+
+/// The application user `app` with one active key and the administrator `ops`, who may
+/// manage other users' keys.
+pub fn default_users() -> Vec<SeedUser> {
+    let mut admin = SeedUser::new(ADMIN_USER).with_key();
+    admin.admin = true;
+    vec![SeedUser::new(APP_USER).with_key(), admin]
 }
 
 fn create_or_keep<T>(result: Result<T, kube::Error>) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use akguard::api::rotation::{AccessKeyRotation, RotationStep};
 use akguard::runtime::operator::{self, RunOptions};
 use akguard::sandbox::world::{self, World};
-use akguard_emulator::{EmulatorClock, EmulatorConfig, SeedRequest, SeedUser, Trace};
+use akguard_emulator::{SeedUser, Trace};
 use akguard_hwcloud::{Client, ClientConfig, Credentials, EndpointOverrides, ManualClock, SecretKey};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::Secret;
@@ -160,41 +160,12 @@ pub fn waits_on_time(object: &AccessKeyRotation, now: Timestamp) -> bool {
 
 /// Users of the default world: `app` with one active key and the administrator `ops`.
 pub fn default_users() -> Vec<SeedUser> {
-    let mut admin = SeedUser::new(world::ADMIN_USER).with_key();
-    admin.admin = true;
-    vec![SeedUser::new(world::APP_USER).with_key(), admin]
+    world::default_users()
 }
 
 /// Starts a world like [`World::start`] but with `users` seeded into its one account.
 pub async fn start_world(clock: Arc<ManualClock>, users: Vec<SeedUser>) -> World {
-    akguard_hwcloud::install_crypto_provider();
-    let seed = SeedRequest {
-        domain_name: "sandbox-account".into(),
-        domain_id: None,
-        regions: vec![world::REGION.into()],
-        iam_trace_region: None,
-        users,
-    };
-    let emulator = akguard_emulator::start(EmulatorConfig {
-        clock: EmulatorClock::Custom(clock),
-        seeds: vec![seed],
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts");
-    let account = emulator.seeded()[0].clone();
-    let sim = akguard_kubesim::start(akguard_kubesim::SimConfig::default())
-        .await
-        .expect("simulator starts");
-    let config = kube::Config::new(sim.base_url().parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    world::install_crds(&client).await.expect("CRDs installed");
-    World {
-        emulator,
-        sim,
-        client,
-        account,
-    }
+    World::start_with_users(clock, users).await.expect("world starts")
 }
 
 impl Harness {
