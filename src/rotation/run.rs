@@ -19,7 +19,7 @@ use super::secrets::{StagedKey, find_staged, read_key_pair};
 use super::settings::Settings;
 use crate::api::conditions::{self, set_condition};
 use crate::api::rotation::{AccessKeyRotation, AccessKeyRotationStatus, RotationPhase, RotationStep};
-use crate::runtime::metrics::StepLabels;
+use crate::runtime::metrics::{Metrics, StepLabels};
 
 pub struct Run<'a> {
     pub ctx: &'a Context,
@@ -218,6 +218,12 @@ impl<'a> Run<'a> {
 
     /// Writes the status when it changed, then publishes the queued Events.
     pub async fn flush(self) -> Result<(), ReconcileError> {
+        self.ctx
+            .metrics
+            .rotation_blocked
+            .get_or_create(&Metrics::resource(&self.namespace, &self.name))
+            .set(i64::from(is_blocked(&self.status)));
+
         let original = self.object.status.clone().unwrap_or_default();
         if original != self.status {
             let api: Api<AccessKeyRotation> = Api::namespaced(self.ctx.client.clone(), &self.namespace);
@@ -243,6 +249,13 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether a resource needs a person to go on: its key is not adopted (Pending), it failed,
+/// or `Degraded` is true. A rotation in flight, however long its soak, is not blocked.
+pub fn is_blocked(status: &AccessKeyRotationStatus) -> bool {
+    matches!(status.phase, Some(RotationPhase::Pending | RotationPhase::Failed))
+        || conditions::is_true(&status.conditions, conditions::DEGRADED)
 }
 
 /// The Event's action: the reason plus a hash of the message. kube-runtime's recorder folds
@@ -292,6 +305,24 @@ pub fn cap_wait(remaining: SignedDuration, poll: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocked_table() {
+        let cases = [
+            (Some(RotationPhase::Ready), false, false),
+            (Some(RotationPhase::Rotating), false, false),
+            (Some(RotationPhase::Pending), false, true),
+            (Some(RotationPhase::Failed), false, true),
+            (Some(RotationPhase::Rotating), true, true),
+        ];
+        for (phase, degraded, expected) in cases {
+            let mut status = AccessKeyRotationStatus { phase, ..Default::default() };
+            if degraded {
+                set_condition(&mut status.conditions, conditions::DEGRADED, true, "X", "x", None, Timestamp::UNIX_EPOCH);
+            }
+            assert_eq!(is_blocked(&status), expected, "{phase:?} degraded={degraded}");
+        }
+    }
 
     #[test]
     fn event_action_separates_messages() {

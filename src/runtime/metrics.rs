@@ -54,6 +54,9 @@ pub struct Metrics {
     pub next_rotation: Family<ResourceLabels, FloatGauge>,
     /// 1 while an old key shows use after the switch to its successor, else 0.
     pub old_key_in_use: Family<ResourceLabels, Gauge>,
+    /// 1 while a resource cannot go on without a person (key not adopted, failed, or
+    /// `Degraded`), else 0.
+    pub rotation_blocked: Family<ResourceLabels, Gauge>,
     /// LeakIncidents triaged, by playbook scenario.
     pub leak_incidents: Family<ScenarioLabels, Counter>,
     /// Huawei Cloud API calls by operation and outcome (`ok` or an error kind).
@@ -79,6 +82,7 @@ impl Metrics {
         let key_age = Family::<ResourceLabels, FloatGauge>::default();
         let next_rotation = Family::<ResourceLabels, FloatGauge>::default();
         let old_key_in_use = Family::<ResourceLabels, Gauge>::default();
+        let rotation_blocked = Family::<ResourceLabels, Gauge>::default();
         let leak_incidents = Family::<ScenarioLabels, Counter>::default();
         let cloud_calls = Family::<CloudCallLabels, Counter>::default();
         let reconcile_errors = Family::<ResultLabels, Counter>::default();
@@ -104,6 +108,11 @@ impl Metrics {
             "1 while the replaced access key still shows use",
             old_key_in_use.clone(),
         );
+        registry.register(
+            "rotation_blocked",
+            "1 while the resource needs a person to go on",
+            rotation_blocked.clone(),
+        );
         registry.register("leak_incidents", "Leak incidents by scenario", leak_incidents.clone());
         registry.register(
             "cloud_api_calls",
@@ -123,6 +132,7 @@ impl Metrics {
             key_age,
             next_rotation,
             old_key_in_use,
+            rotation_blocked,
             leak_incidents,
             cloud_calls,
             reconcile_errors,
@@ -168,6 +178,10 @@ mod tests {
             .key_age
             .get_or_create(&Metrics::resource("apps", "api"))
             .set(5.0);
+        metrics
+            .rotation_blocked
+            .get_or_create(&Metrics::resource("apps", "api"))
+            .set(1);
 
         let text = metrics.render();
 
@@ -175,5 +189,6 @@ mod tests {
         assert!(text.contains("akguard_next_rotation_timestamp_seconds{namespace=\"apps\",name=\"api\"} 1.0"), "{text}");
         assert!(text.contains("akguard_old_key_in_use{namespace=\"apps\",name=\"api\"} 0"), "{text}");
         assert!(text.contains("akguard_key_age_seconds{namespace=\"apps\",name=\"api\"} 5.0"), "{text}");
+        assert!(text.contains("akguard_rotation_blocked{namespace=\"apps\",name=\"api\"} 1"), "{text}");
     }
 }

@@ -258,6 +258,7 @@ class Checker:
             "AkguardRotationOverdue": "rotationOverdue",
             "AkguardAccessKeyTooOld": "keyTooOld",
             "AkguardOldAccessKeyInUse": "oldKeyInUse",
+            "AkguardRotationBlocked": "rotationBlocked",
             "AkguardOperatorDown": "operatorDown",
         }
         expected = {alert for alert, key in enabled.items() if self.values["prometheusRule"]["rules"][key]["enabled"]}

@@ -69,6 +69,7 @@ rotationsTotal: akguard_rotations_total
 nextRotationTimestamp: akguard_next_rotation_timestamp_seconds
 keyAge: akguard_key_age_seconds
 oldKeyInUse: akguard_old_key_in_use
+rotationBlocked: akguard_rotation_blocked
 # Values of the `result` label of rotationsTotal (completed, rolled_back, failed) that count
 # as a failed rotation, as a regular expression.
 failedResults: failed|rolled_back
