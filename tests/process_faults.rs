@@ -42,11 +42,13 @@ fn traces_with_code(processes: &ProcessWorld, code: &str) -> usize {
 async fn cloud_errors_keep_outcome() {
     let (processes, _operator, old_key) = adopted_world("cloud-errors", OperatorOptions::single("akguard-faults")).await;
     let emulator = &processes.harness.world.emulator;
+    // The first create call fails with 500, so the operator cannot know whether IAM acted.
+    // The emulator applies the first rule that fires, so this one comes before the random
+    // ones: a throttled first create would otherwise be retried and never fail.
+    emulator.set_fault(FaultRule::status(500).for_operation(Operation::CreateCredential).on_nth(1)).unwrap();
     emulator.set_fault(FaultRule::new(FaultKind::Throttle).with_rate(0.3)).unwrap();
     emulator.set_fault(FaultRule::status(500).with_rate(0.2)).unwrap();
     emulator.set_fault(FaultRule::new(FaultKind::Drop).with_rate(0.1)).unwrap();
-    // The first create call fails with 500, so the operator cannot know whether IAM acted.
-    emulator.set_fault(FaultRule::status(500).for_operation(Operation::CreateCredential).on_nth(1)).unwrap();
 
     processes.harness.request_rotation(ROTATION, "faults").await;
     let done = processes.drive_to_completion().await;
