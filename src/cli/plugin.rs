@@ -1,5 +1,5 @@
 //! `kubectl akguard` commands: they set the same spec fields a Git commit would, so a
-//! GitOps tool sees the change and no status is ever written by hand.
+//! GitOps tool compares them with Git like any other change, and no status is written by hand.
 
 use clap::{Args, Subcommand};
 use kube::api::{Patch, PatchParams};
@@ -49,7 +49,7 @@ pub enum PluginCommand {
     },
 }
 
-/// The API of the target's namespace, and that namespace's name for messages.
+/// Returns the API of the target's namespace, and that namespace's name for messages.
 async fn api_for(target: &Target) -> anyhow::Result<(Api<AccessKeyRotation>, String)> {
     let client = kube_client(target.kubeconfig.as_deref()).await?;
     let namespace = target
@@ -59,7 +59,7 @@ async fn api_for(target: &Target) -> anyhow::Result<(Api<AccessKeyRotation>, Str
     Ok((Api::namespaced(client, &namespace), namespace))
 }
 
-/// A failed call on the resource, in words a user acts on.
+/// Describes a failed call on the resource in words a user can act on.
 fn describe(error: kube::Error, name: &str, namespace: &str) -> anyhow::Error {
     match error {
         kube::Error::Api(status) if status.code == 404 => anyhow::anyhow!(

@@ -30,7 +30,7 @@ impl CallObserver for MetricsObserver {
     }
 }
 
-/// Builds and caches clients. The cache key holds the access key ID and the provider
+/// Builds and caches clients. The cache key contains the access key ID and the provider
 /// settings, never the secret access key; a rotated-away key's client is dropped when the
 /// cache is pruned.
 #[derive(Clone)]
@@ -114,7 +114,7 @@ impl CloudClients {
     }
 }
 
-/// The decision's view of an IAM key.
+/// Converts an IAM key into the decisions' view of it.
 pub fn key_view(key: &AccessKey) -> KeyView {
     KeyView {
         access_key_id: key.access_key_id.clone(),

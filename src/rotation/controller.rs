@@ -53,7 +53,7 @@ pub async fn run(
     let controller = Controller::new(api, watcher::Config::default().any_semantic());
     let store = controller.store();
 
-    // A LeakIncident wakes the rotation that holds the leaked key, for an emergency rotation.
+    // A LeakIncident wakes the rotation whose current key leaked, for an emergency rotation.
     let incidents: Api<LeakIncident> = match settings.namespaces.as_slice() {
         [single] => Api::namespaced(client.clone(), single),
         _ => Api::all(client.clone()),

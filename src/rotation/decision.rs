@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::marker::KeyMarker;
 use crate::workloads::rollout::RolloutState;
 
-/// One IAM access key as the operator sees it.
+/// One IAM access key as the operator reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyView {
     pub access_key_id: String,
@@ -20,13 +20,13 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    /// Whether the key has signed a request since it was created.
+    /// Returns whether the key has signed a request since it was created.
     pub fn ever_used(&self) -> bool {
         self.last_used.is_some_and(|used| used > self.created)
     }
 }
 
-/// Why a rotation starts.
+/// Cause of a rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     /// The interval or cron schedule came due.
@@ -235,7 +235,7 @@ pub enum SoakDecision {
     /// The soak passed: the old key may be deleted.
     Done,
     Wait { until: Timestamp },
-    /// The disabled old key was used (a consumer the operator does not know still holds it):
+    /// The disabled old key was used (a consumer the operator does not know still uses it):
     /// re-enable it and do not delete it.
     OldKeyUsed { since: Timestamp },
     /// A consumer broke while the old key was disabled: re-enable it and restore the Secrets.
@@ -281,12 +281,12 @@ pub fn soak_outcome(
     }
 }
 
-/// What to do when the user already holds keys besides the current one.
+/// Policy for a user that already has keys besides the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaPolicy {
     /// Report `KeyQuotaExceeded` and wait for a person to free a slot.
     Wait,
-    /// Delete the other key when it is inactive and no Secret the operator knows holds it.
+    /// Delete the other key when it is inactive and no Secret the operator knows contains it.
     DeleteInactiveUnreferenced,
 }
 
@@ -301,7 +301,7 @@ pub enum QuotaDecision {
     Blocked(String),
 }
 
-/// Checks the two-keys-per-user quota before a key is created. `referenced` holds every
+/// Checks the two-keys-per-user quota before a key is created. `referenced` contains every
 /// access key ID found in a Secret the operator knows; such a key is never deleted here.
 pub fn quota_decision(
     keys: &[KeyView],
@@ -329,7 +329,7 @@ pub fn quota_decision(
 
     let fix = match policy {
         QuotaPolicy::Wait => "delete the key that is not in use, or set spec.retirement.onKeyQuotaFull to deleteInactiveUnreferenced and deactivate it",
-        QuotaPolicy::DeleteInactiveUnreferenced => "deactivate the key that is not in use (only inactive keys that no Secret holds are deleted)",
+        QuotaPolicy::DeleteInactiveUnreferenced => "deactivate the key that is not in use (only inactive keys that no Secret contains are deleted)",
     };
     QuotaDecision::Blocked(format!(
         "the IAM user already holds {} access keys ({}); {fix}",
@@ -338,8 +338,8 @@ pub fn quota_decision(
     ))
 }
 
-/// Keys this resource created that no Secret holds and that were never used: their secret
-/// access key was lost before it was stored, so nobody can use them and they must go.
+/// Returns the keys this resource created that no Secret contains and that were never used: their secret
+/// access key was lost before it was stored, so no client can use them and they must go.
 /// A marked key that was used is kept and left for a person to judge, and so is one whose
 /// last use is unknown (IAM's list omits `last_use_time`, so the caller shows the key).
 pub fn orphaned_keys(

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 const PREFIX: &str = "akguard";
 
-/// Which resource and rotation created a key.
+/// Resource and rotation that created a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMarker {
     pub resource_uid: String,
@@ -24,7 +24,7 @@ impl KeyMarker {
         }
     }
 
-    /// The key description: `akguard:<resource UID>:<rotation ID>`.
+    /// Returns the key description: `akguard:<resource UID>:<rotation ID>`.
     pub fn description(&self) -> String {
         format!("{PREFIX}:{}:{}", self.resource_uid, self.rotation_id)
     }
@@ -47,7 +47,7 @@ impl KeyMarker {
     }
 }
 
-/// A new rotation ID: UTC start time plus four random hex digits, valid as a label value
+/// Returns a new rotation ID: UTC start time plus four random hex digits, valid as a label value
 /// and a pod-template annotation value (`20261204-203000-3fa9`).
 pub fn new_rotation_id(now: Timestamp) -> String {
     let suffix: u16 = rand::random();

@@ -502,7 +502,7 @@ pub fn describe_cloud_error(error: &akguard_hwcloud::Error, access_key_id: &str)
     }
 }
 
-/// The name of an open LeakIncident in this namespace that names the current key and
+/// Returns the name of an open LeakIncident in this namespace that names the current key and
 /// allows an automatic rotation.
 async fn open_incident(run: &Run<'_>) -> Result<Option<String>, ReconcileError> {
     let Some(current) = run.status.current_access_key_id.clone() else {

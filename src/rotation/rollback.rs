@@ -31,7 +31,7 @@ pub fn start(run: &mut Run<'_>, reason: &str, message: String) -> Action {
     run.next_now()
 }
 
-/// The annotation value the consumers had before this rotation: the ID of the last
+/// Returns the annotation value the consumers had before this rotation: the ID of the last
 /// successful rotation, or none before the first one.
 fn previous_annotation(run: &Run<'_>) -> Option<String> {
     run.status
@@ -43,7 +43,7 @@ fn previous_annotation(run: &Run<'_>) -> Option<String> {
 
 pub async fn run(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightRotation) -> Result<Action, ReconcileError> {
     // Both the privileged identity and a self-managed key (whichever the primary target
-    // holds now) may re-enable the old key and delete the new one.
+    // contains now) may re-enable the old key and delete the new one.
     let client = match run.require_acting_client(settings).await? {
         Ok(client) => client,
         Err(action) => return Ok(action),

@@ -145,7 +145,7 @@ impl<'a> Run<'a> {
             .or_else(|| self.object.spec.user_id.clone())
     }
 
-    /// The identity that acts: the privileged key from `spec.provider.credentialsSecretRef`,
+    /// Builds the client of the identity that acts: the privileged key from `spec.provider.credentialsSecretRef`,
     /// else the key in the primary target (self-managed: the current key creates its
     /// successor, and after the switch the new key retires the old one).
     pub async fn acting_client(&self, settings: &Settings) -> Result<Option<CloudClient>, ReconcileError> {
@@ -182,7 +182,7 @@ impl<'a> Run<'a> {
         Ok(Some(client))
     }
 
-    /// The acting client, or `Ready` false and `Degraded` conditions naming the Secret to
+    /// Returns the acting client, or sets `Ready` false and `Degraded` conditions naming the Secret to
     /// fix, with one Event until the message changes.
     pub async fn require_acting_client(&mut self, settings: &Settings) -> Result<Result<CloudClient, Action>, ReconcileError> {
         if let Some(client) = self.acting_client(settings).await? {
@@ -251,7 +251,7 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Whether a resource needs a person to go on: its key is not adopted (Pending), it failed,
+/// Returns whether a resource needs a person to go on: its key is not adopted (Pending), it failed,
 /// or `Degraded` is true. A rotation in flight, however long its soak, is not blocked.
 pub fn is_blocked(status: &AccessKeyRotationStatus) -> bool {
     matches!(status.phase, Some(RotationPhase::Pending | RotationPhase::Failed))
@@ -260,7 +260,7 @@ pub fn is_blocked(status: &AccessKeyRotationStatus) -> bool {
 
 /// The Event's action: the reason plus a hash of the message. kube-runtime's recorder folds
 /// Events with the same reason and action into one series that keeps the first message, so
-/// distinct messages need distinct actions; identical ones still count up in one series.
+/// distinct messages need distinct actions. Identical ones still count up in one series.
 fn event_action(reason: &str, note: &str) -> String {
     // FNV-1a, 32 bits: stable across runs and releases, unlike the standard hasher.
     let hash = note
@@ -280,8 +280,8 @@ fn truncate(text: &str, limit: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// `now` rounded up to a whole second. Status times have one-second precision while IAM
-/// reports microseconds, so a switch or disable time is recorded rounded up: a use of the
+/// Rounds `now` up to a whole second. Status times have one-second precision while IAM
+/// reports microseconds, so a switch or disable time is recorded rounded up. A use of the
 /// old key in the same second before the switch then does not count as a use after it.
 pub fn status_time(now: Timestamp) -> Time {
     let truncated = Timestamp::from_second(now.as_second()).unwrap_or(now);

@@ -1,4 +1,4 @@
-//! Kubernetes Secrets of a rotation: the owned staging Secret that holds a new key's secret
+//! Kubernetes Secrets of a rotation: the owned staging Secret that stores a new key's secret
 //! access key before anything else happens, the owned backup of the targets' previous
 //! values, and the target Secrets themselves.
 //!
@@ -38,7 +38,7 @@ pub struct TargetFormat {
 }
 
 impl TargetFormat {
-    /// Every data key this target's key material occupies.
+    /// Returns every data key this target's key material occupies.
     pub fn managed_keys(&self) -> Vec<&str> {
         let mut keys = vec![
             self.access_key_id_key.as_str(),
@@ -115,7 +115,7 @@ pub enum SecretError {
     },
     #[error("Secret {name} changed under {WRITE_ATTEMPTS} write attempts in a row; will retry")]
     Conflict { name: String },
-    #[error("staging Secret {name} exists but holds access key ID {found} instead of {expected}")]
+    #[error("staging Secret {name} exists but contains access key ID {found} instead of {expected}")]
     StagingMismatch {
         name: String,
         found: String,
@@ -141,7 +141,7 @@ fn text(data: &BTreeMap<String, ByteString>, key: &str) -> Option<String> {
         .map(|value| String::from_utf8_lossy(&value.0).trim().to_string())
 }
 
-/// Reads which access key ID a target Secret holds.
+/// Reads which access key ID a target Secret contains.
 pub async fn read_target(api: &Api<Secret>, target: &TargetFormat) -> Result<TargetState, SecretError> {
     let secret = api
         .get_opt(&target.secret_name)
@@ -157,7 +157,7 @@ pub async fn read_target(api: &Api<Secret>, target: &TargetFormat) -> Result<Tar
     }
 }
 
-/// Reads the key pair a Secret holds under two data keys (a primary target or a
+/// Reads the key pair a Secret contains under two data keys (a primary target or a
 /// credentials Secret). Returns `None` when the Secret or either key is missing.
 pub async fn read_key_pair(
     api: &Api<Secret>,
@@ -290,7 +290,7 @@ async fn list_owned(api: &Api<Secret>, owner_uid: &str, role: &str) -> Result<Ve
 }
 
 /// Stores a new key in an owned staging Secret. Creating it twice with the same key is
-/// fine; a different key under the same rotation is an error, since it means two keys
+/// fine. A different key under the same rotation is an error, because it means two keys
 /// were created for one rotation.
 pub async fn write_staging(
     api: &Api<Secret>,
@@ -334,7 +334,7 @@ pub async fn write_staging(
     }
 }
 
-/// Every key staged by this resource, newest rotation last.
+/// Lists every key staged by this resource, newest rotation last.
 pub async fn find_staged(api: &Api<Secret>, owner_uid: &str) -> Result<Vec<StagedKey>, SecretError> {
     let mut staged: Vec<StagedKey> = list_owned(api, owner_uid, ROLE_STAGING)
         .await?
@@ -373,7 +373,7 @@ impl std::fmt::Debug for Backup {
 }
 
 /// Records the targets' current values in an owned backup Secret, once per rotation: a
-/// second call keeps the first backup, which holds the values from before any write.
+/// second call keeps the first backup, which contains the values from before any write.
 pub async fn write_backup(
     api: &Api<Secret>,
     owner: &OwnerReference,

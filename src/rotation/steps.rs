@@ -255,7 +255,7 @@ async fn create_key(run: &mut Run<'_>, settings: &Settings, rotation: &InFlightR
         Err(error) => return Err(ReconcileError::Cloud { operation: "CreatePermanentAccessKey", source: error }),
     };
 
-    // The secret access key exists only in this process until the staging Secret holds it.
+    // The secret access key exists only in this process until the staging Secret stores it.
     if let Err(error) = write_staging(
         &run.secrets,
         &run.owner_reference(),
@@ -317,7 +317,7 @@ async fn write_secrets(run: &mut Run<'_>, settings: &Settings, rotation: &InFlig
     Ok(run.next_now())
 }
 
-/// The consumers of this resource: explicit references, then discovered workloads.
+/// Lists the consumers of this resource: explicit references, then discovered workloads.
 /// Each comes with whether it is restarted by annotation.
 pub async fn consumer_list(run: &Run<'_>, settings: &Settings) -> Result<Vec<(WorkloadRef, bool, ConsumerSource, Vec<String>)>, ReconcileError> {
     let mut list: Vec<(WorkloadRef, bool, ConsumerSource, Vec<String>)> = settings
@@ -473,7 +473,7 @@ async fn show_old_key(run: &mut Run<'_>, settings: &Settings) -> Result<Result<(
     Ok(Ok((key, client)))
 }
 
-/// The old key as the decisions see it: its `last_use_time` is the later of IAM's value
+/// Reads the old key as the decisions use it: its `last_use_time` is the later of IAM's value
 /// and the latest call CTS recorded with it after `since`. When the acting identity may
 /// not read CTS, IAM's value alone counts and a `TracesUnavailable` condition reports it.
 async fn old_key_view(

@@ -57,7 +57,7 @@ impl Default for RunOptions {
 
 /// Time the controller gets after SIGTERM to finish the steps in flight. A step's cloud call
 /// gives up after 20 s per attempt, so a healthy step ends well within it; past it the
-/// process exits anyway (a watch stuck on an unreachable API server holds nothing to finish).
+/// process exits anyway (a watch stuck on an unreachable API server has nothing to finish).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs `acting` until it returns, or until `SHUTDOWN_GRACE` after `stop` flips to true.
@@ -72,7 +72,7 @@ async fn finish_within_grace(acting: impl std::future::Future<Output = ()>, mut 
     }
 }
 
-/// The identity written into the leader Lease: `--identity` (the pod name in a cluster),
+/// Returns the identity written into the leader Lease: `--identity` (the pod name in a cluster),
 /// else the host name with a random suffix, so two processes on one host never share it.
 pub fn lease_identity(requested: Option<&str>) -> anyhow::Result<String> {
     match requested {

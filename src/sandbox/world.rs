@@ -143,7 +143,7 @@ impl World {
         create_or_keep(api.create(&PostParams::default(), &deployment).await)
     }
 
-    /// An AccessKeyRotation of the application user's key in Secret `secret`, acting with
+    /// Builds an AccessKeyRotation of the application user's key in Secret `secret`, acting with
     /// the administrator key in Secret `credentials`, pointed at the emulator.
     pub fn rotation(&self, name: &str, secret: &str, credentials: Option<&str>) -> AccessKeyRotation {
         let mut provider = json!({
@@ -174,7 +174,7 @@ impl World {
     }
 }
 
-/// The application user `app` with one active key and the administrator `ops`, who may
+/// Returns the application user `app` with one active key and the administrator `ops`, who may
 /// manage other users' keys.
 pub fn default_users() -> Vec<SeedUser> {
     let mut admin = SeedUser::new(ADMIN_USER).with_key();
@@ -228,7 +228,7 @@ pub fn operator_args() -> crate::runtime::config::RunArgs {
     .args
 }
 
-/// A clock for tests and the sandbox.
+/// Returns a manual clock as the shared clock tests and the sandbox pass around.
 pub fn shared(clock: Arc<akguard_hwcloud::ManualClock>) -> SharedClock {
     clock
 }

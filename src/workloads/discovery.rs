@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodSpec};
 pub const OBS_SECRET_NAME_ANNOTATION: &str = "csi.storage.k8s.io/node-publish-secret-name";
 pub const OBS_SECRET_NAMESPACE_ANNOTATION: &str = "csi.storage.k8s.io/node-publish-secret-namespace";
 
-/// How a pod template reads a Secret.
+/// Way a pod template reads a Secret.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SecretUse {
     /// `env[].valueFrom.secretKeyRef`, in a container or init container.
@@ -76,7 +76,7 @@ pub fn claims_mounted_by(spec: &PodSpec) -> BTreeSet<String> {
         .collect()
 }
 
-/// The Secret (namespace, name) an Everest OBS claim names for its key. Without a namespace
+/// Returns the Secret (namespace, name) an Everest OBS claim names for its key. Without a namespace
 /// annotation the claim's own namespace is meant.
 pub fn obs_secret_of_claim(claim: &PersistentVolumeClaim) -> Option<(String, String)> {
     let annotations = claim.metadata.annotations.as_ref()?;
@@ -89,7 +89,7 @@ pub fn obs_secret_of_claim(claim: &PersistentVolumeClaim) -> Option<(String, Str
     Some((namespace, name))
 }
 
-/// Whether a pod spec in `namespace` reads Secret `secret_name` directly or through an OBS
+/// Returns how a pod spec in `namespace` reads Secret `secret_name` directly or through an OBS
 /// claim among `claims`. Returns how, or `None`.
 pub fn consumes_secret(
     spec: &PodSpec,
